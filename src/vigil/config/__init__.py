@@ -1,0 +1,133 @@
+"""Configuration: legacy Heartbeat files or native TOML, read into one typed model.
+
+Other packages import from here only: ``load`` (or ``load_or_raise``), the model
+types, and the diagnostics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigil.config.diagnostics import ConfigError, Diagnostic, Diagnostics, Severity
+from vigil.config.model import (
+    INFINITY,
+    AgentSpec,
+    ApiAuth,
+    Auth,
+    AuthKey,
+    AuthMethod,
+    AutoFailback,
+    ClusterConfig,
+    Compression,
+    ConfigFormat,
+    Connectivity,
+    Endpoint,
+    FenceDevice,
+    Fencing,
+    Group,
+    GroupId,
+    LegacyStonith,
+    Link,
+    LinkKind,
+    Logging,
+    Node,
+    NodeName,
+    NoQuorumPolicy,
+    Operation,
+    PingNode,
+    Quorum,
+    Resource,
+    ResourceId,
+    Respawn,
+    SourceRef,
+    TargetRole,
+    Timing,
+)
+
+__all__ = [
+    "INFINITY",
+    "AgentSpec",
+    "ApiAuth",
+    "Auth",
+    "AuthKey",
+    "AuthMethod",
+    "AutoFailback",
+    "ClusterConfig",
+    "Compression",
+    "ConfigError",
+    "ConfigFormat",
+    "Connectivity",
+    "Diagnostic",
+    "Diagnostics",
+    "Endpoint",
+    "FenceDevice",
+    "Fencing",
+    "Group",
+    "GroupId",
+    "LegacyStonith",
+    "Link",
+    "LinkKind",
+    "LoadResult",
+    "Logging",
+    "NoQuorumPolicy",
+    "Node",
+    "NodeName",
+    "Operation",
+    "PingNode",
+    "Quorum",
+    "Resource",
+    "ResourceId",
+    "Respawn",
+    "Severity",
+    "SourceRef",
+    "TargetRole",
+    "Timing",
+    "load",
+    "load_or_raise",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """The model (None when there were errors) and every problem found."""
+
+    config: ClusterConfig | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.config is not None and not any(d.is_error for d in self.diagnostics)
+
+
+def load(path: Path) -> LoadResult:
+    """Read PATH: a directory of legacy files (or its ``ha.cf``), or a ``.toml`` file."""
+    from vigil.config import legacy, native
+
+    diags = Diagnostics()
+    config: ClusterConfig | None
+    if path.is_dir():
+        config = legacy.read_legacy(path, diags)
+    elif path.name == "ha.cf":
+        config = legacy.read_legacy(path.parent, diags)
+    elif path.suffix == ".toml":
+        config = native.read_native(path, diags)
+    elif not path.exists():
+        diags.error(path, None, "no such file or directory",
+                    "give a directory holding ha.cf, haresources and authkeys, or a .toml file")
+        config = None
+    else:
+        diags.error(path, None, "not a configuration vigil knows",
+                    "give a directory holding ha.cf, haresources and authkeys, or a .toml file")
+        config = None
+    if diags.has_errors:
+        config = None
+    return LoadResult(config, diags.freeze())
+
+
+def load_or_raise(path: Path) -> ClusterConfig:
+    """``load``, raising ``ConfigError`` unless the configuration is usable."""
+    result = load(path)
+    if result.config is None:
+        raise ConfigError(result.diagnostics)
+    return result.config
