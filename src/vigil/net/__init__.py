@@ -1,0 +1,26 @@
+"""UDP links on asyncio: ucast, bcast and mcast, several per node.
+
+The daemon calls ``open_links`` once; ``Links.send`` puts a datagram on every
+link and ``on_datagram`` receives what arrives, with the link's name. What the
+bytes mean is ``vigil.wire``'s business.
+"""
+
+from __future__ import annotations
+
+from vigil.net.links import (
+    DatagramHandler,
+    LinkError,
+    Links,
+    LinkState,
+    LinkStats,
+    open_links,
+)
+
+__all__ = [
+    "DatagramHandler",
+    "LinkError",
+    "LinkState",
+    "LinkStats",
+    "Links",
+    "open_links",
+]
