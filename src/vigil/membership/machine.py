@@ -1,0 +1,449 @@
+"""Membership of one node: who is alive, the view, its agreement, the DC, quorum.
+
+Rules of this file (everything that decides membership is here or in the
+files it names; nothing here reads a clock or touches a socket):
+- One object per node. ``step(event, now_ms)`` takes an event and the shell's
+  monotonic time and returns effects; ``now_ms`` never goes backwards.
+- ``Started`` must come first. After ``LeaveRequested`` the node is silent and
+  every later step returns nothing.
+- Peers and links: ``detector.py``. Views, agreement and the DC: ``view.py``.
+  Quorum: ``vigil.quorum``.
+- A view is not stable while some peer is still unknown (never heard, initdead
+  not yet passed): as Heartbeat waits initdead at boot for the other nodes
+  before taking over, nothing is decided before every peer is heard or given up.
+- Heartbeats go out every keepalive on a fixed schedule (start + n × keepalive,
+  so sending does not drift; missed slots are skipped, not sent in a burst),
+  and at once whenever this node's view changes, so the others learn of it
+  without waiting a keepalive: after a partition heals every node agrees within
+  keepalive + 2 × the one-way delay (the argument:
+  ``vigil.sim.chaos.convergence_bound_ms``; tests/sim/test_convergence.py holds it).
+- One timer: ``SetTimer`` names the next moment something is due; each one
+  replaces the last. Ticking early or more often is harmless.
+
+Order of effects in one step: peer and link changes, then the view, quorum,
+DC, then ``Send``, then ``SetTimer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from vigil.config import ClusterConfig, NodeName
+from vigil.membership.detector import PeerDetector
+from vigil.membership.effects import (
+    CoordinatorChanged,
+    Effect,
+    QuorumChanged,
+    RecordDrop,
+    Send,
+    SetTimer,
+    ViewChanged,
+)
+from vigil.membership.events import (
+    ConfigChanged,
+    Event,
+    HeartbeatReceived,
+    LeaveReceived,
+    LeaveRequested,
+    Started,
+    StopRequested,
+    Ticked,
+)
+from vigil.membership.messages import HeartbeatBody, LeaveBody, MessageKind
+from vigil.membership.states import DropCause, PeerState, in_view
+from vigil.membership.status import LinkStatus, MembershipSnapshot, NodeStatus
+from vigil.membership.view import View, ViewMember, disagreeing, first_in_order
+from vigil.quorum import QuorumRules, QuorumStatus, evaluate
+
+
+class MembershipConfigError(ValueError):
+    """The configuration cannot run membership for this node; nothing was changed."""
+
+
+def _check(config: ClusterConfig, me: NodeName) -> None:
+    names = config.node_names
+    if me not in names:
+        raise MembershipConfigError(
+            f"this node {me!r} is not in the configuration (nodes: {', '.join(names)}); "
+            "hint: name it with --node, or add it to the node list")
+    t = config.timing
+    for what, value in (("keepalive", t.keepalive_ms), ("warntime", t.warntime_ms),
+                        ("deadtime", t.deadtime_ms), ("initdead", t.initdead_ms)):
+        if value <= 0:
+            raise MembershipConfigError(f"{what} must be positive, not {value} ms")
+    if len(names) > 1 and not config.links:
+        raise MembershipConfigError(
+            "a cluster of several nodes needs at least one heartbeat link; "
+            "hint: add a ucast, bcast or mcast link")
+
+
+class Membership:
+    """The membership state machine of node ``me`` in incarnation ``incarnation``."""
+
+    def __init__(self, config: ClusterConfig, me: str, incarnation: int,
+                 config_digest: str) -> None:
+        self._me = NodeName(me)
+        _check(config, self._me)
+        if incarnation < 0:
+            raise MembershipConfigError(f"incarnation must not be negative, not {incarnation}")
+        self._incarnation = incarnation
+        self._config = config
+        self._digest = config_digest
+        self._rules = QuorumRules.from_config(config)
+        links = [link.name for link in config.links]
+        self._peers: dict[NodeName, PeerDetector] = {
+            name: PeerDetector(name, links, config.timing.initdead_ms)
+            for name in config.node_names if name != self._me
+        }
+        self._started_at: int | None = None
+        self._now: int | None = None
+        self._next_send_ms = 0
+        self._leaving = False
+        self._stopped = False
+        self._view: View | None = None
+        self._stable = False
+        self._dc: NodeName | None = None
+        self._seen_all = False
+        self._quorum: QuorumStatus | None = None
+        self._timer_at: int | None = None
+        # The earliest peer deadline as of the last step (None: look at every peer).
+        # Hearing a peer only moves its deadline later, so this may be early, never late.
+        self._peer_due: int | None = None
+
+    # -- the one entry point ------------------------------------------------
+
+    def step(self, event: Event, now_ms: int) -> list[Effect]:
+        """Apply EVENT at NOW_MS; return what the shell must do and know."""
+        if self._now is not None and now_ms < self._now:
+            raise ValueError(f"time went backwards: {now_ms} ms after {self._now} ms")
+        if isinstance(event, Started):
+            if self._started_at is not None:
+                raise RuntimeError("membership was already started")
+        elif self._started_at is None:
+            raise RuntimeError(f"{type(event).__name__} before Started: step(Started()) first")
+        if isinstance(event, ConfigChanged):
+            _check(event.config, self._me)  # refuse before changing anything
+        self._now = now_ms
+        out: list[Effect] = []
+        if self._stopped:
+            return out
+        handler = _HANDLERS[type(event)]
+        trigger = handler(self, event, now_ms, out)
+        if isinstance(event, LeaveRequested):
+            return out  # it just left: no heartbeat, no timer
+        if self._peer_due is None or self._peer_due <= now_ms:
+            for peer in self._peers.values():
+                peer.advance(now_ms, self._config.timing, out)
+        view_trigger = self._refresh(out)
+        self._send_heartbeat(now_ms, view_trigger or trigger, out)
+        self._arm_timer(now_ms, out)
+        return out
+
+    # -- one handler per event: each returns why to send a heartbeat now, if so --
+
+    def _on_started(self, event: Started, now_ms: int, out: list[Effect]) -> str | None:
+        self._started_at = now_ms
+        self._next_send_ms = now_ms
+        for peer in self._peers.values():
+            peer.restart_clock(now_ms + self._config.timing.initdead_ms)
+        self._peer_due = None
+        return f"start-up (incarnation {self._incarnation})"
+
+    def _on_heartbeat(self, event: HeartbeatReceived, now_ms: int,
+                      out: list[Effect]) -> str | None:
+        peer = self._peer_for(event.sender, event.link, "heartbeat", out)
+        if peer is not None:
+            peer.heard(event.incarnation, event.seq, event.link, event.body, now_ms=now_ms,
+                       timing=self._config.timing, our_digest=self._digest, out=out)
+        return None
+
+    def _on_leave(self, event: LeaveReceived, now_ms: int, out: list[Effect]) -> str | None:
+        peer = self._peer_for(event.sender, event.link, "leave", out)
+        if peer is not None:
+            peer.leave(event.incarnation, event.body.reason, out)
+        return None
+
+    def _on_tick(self, event: Ticked, now_ms: int, out: list[Effect]) -> str | None:
+        return None  # time alone: the common part of step does the work
+
+    def _on_stop(self, event: StopRequested, now_ms: int, out: list[Effect]) -> str | None:
+        self._leaving = True
+        return f"stopping ({event.why}): telling peers this node is leaving"
+
+    def _on_leave_requested(self, event: LeaveRequested, now_ms: int,
+                            out: list[Effect]) -> str | None:
+        self._stopped = True
+        self._timer_at = None
+        out.append(Send(MessageKind.LEAVE, LeaveBody(event.why),
+                        f"leaving the cluster ({event.why}) so peers need not wait for deadtime"))
+        return None
+
+    def _on_config(self, event: ConfigChanged, now_ms: int, out: list[Effect]) -> str | None:
+        self._reconfigure(event, now_ms)
+        self._peer_due = None
+        return None
+
+    # -- what the shell may read --------------------------------------------
+
+    @property
+    def me(self) -> NodeName:
+        return self._me
+
+    @property
+    def incarnation(self) -> int:
+        return self._incarnation
+
+    @property
+    def config(self) -> ClusterConfig:
+        return self._config
+
+    @property
+    def view(self) -> View:
+        return self._view if self._view is not None else self._my_view()
+
+    @property
+    def stable(self) -> bool:
+        return self._stable
+
+    @property
+    def dc(self) -> NodeName | None:
+        return self._dc
+
+    @property
+    def quorum(self) -> QuorumStatus:
+        if self._quorum is not None:
+            return self._quorum
+        return evaluate(self._rules, self.view.nodes, seen_all=self._seen_all)
+
+    @property
+    def leaving(self) -> bool:
+        return self._leaving
+
+    @property
+    def stopped(self) -> bool:
+        """True after ``LeaveRequested``: the node sends and decides nothing more."""
+        return self._stopped
+
+    def peer_state(self, node: str) -> PeerState:
+        """The state of NODE as this node sees it (``KeyError`` if not configured)."""
+        if node == self._me:
+            return PeerState.UP
+        return self._peers[NodeName(node)].state
+
+    def next_deadline(self) -> int | None:
+        """When ``step(Ticked(), …)`` is next due (the last ``SetTimer``); None: never."""
+        return self._timer_at
+
+    def snapshot(self, now_ms: int) -> MembershipSnapshot:
+        """Everything ``vigil status`` shows, at NOW_MS."""
+        def ago(at: int | None) -> int | None:
+            return None if at is None else now_ms - at
+
+        nodes: list[NodeStatus] = []
+        for name in self._config.node_names:
+            if name == self._me:
+                nodes.append(NodeStatus(name, PeerState.UP, self._incarnation, True, None, None,
+                                        (), self._leaving, False, self._digest,
+                                        "this node"))
+                continue
+            peer = self._peers[name]
+            links = tuple(LinkStatus(r.name, r.state, r.last_heard_ms, ago(r.last_heard_ms),
+                                     r.reason) for r in peer.links.values())
+            report = peer.report
+            nodes.append(NodeStatus(
+                name, peer.state, peer.incarnation, False, peer.last_heard_ms,
+                ago(peer.last_heard_ms), links,
+                report.leaving if report is not None and in_view(peer.state) else False,
+                peer.left, report.config_digest if report is not None else None, peer.reason))
+        return MembershipSnapshot(
+            node=self._me, incarnation=self._incarnation, taken_at_ms=now_ms,
+            view=self.view.ordered(self._config.node_names), stable=self._stable,
+            dc=self._dc, quorum=self.quorum, nodes=tuple(nodes), leaving=self._leaving)
+
+    # -- internals ----------------------------------------------------------
+
+    def _peer_for(self, sender: NodeName, link: str, what: str,
+                  out: list[Effect]) -> PeerDetector | None:
+        if sender == self._me:
+            out.append(RecordDrop(sender, DropCause.FROM_SELF,
+                                  f"our own {what} came back on link {link}"))
+            return None
+        peer = self._peers.get(sender)
+        if peer is None:
+            out.append(RecordDrop(sender, DropCause.UNKNOWN_NODE,
+                                  f"{what} from {sender}, which is not in the configuration"))
+            return None
+        if link not in peer.links:
+            out.append(RecordDrop(sender, DropCause.UNKNOWN_LINK,
+                                  f"{what} from {sender} on link {link!r}, "
+                                  "which is not in the configuration"))
+            return None
+        return peer
+
+    def _my_view(self) -> View:
+        members = [ViewMember(self._me, self._incarnation)]
+        for peer in self._peers.values():
+            if in_view(peer.state) and peer.incarnation is not None:
+                members.append(ViewMember(peer.node, peer.incarnation))
+        return View.of(members)
+
+    def _refresh(self, out: list[Effect]) -> str | None:
+        """Recompute view, agreement, quorum and DC; report what changed.
+
+        Returns why to send a heartbeat at once (the view changed), or None.
+        """
+        changed = self._quorum is None
+        for peer in self._peers.values():
+            if peer.changed:
+                peer.changed = False
+                changed = True
+        if not changed:
+            return None  # nothing the view, agreement or quorum depend on moved
+        old_view, old_stable = self._view, self._stable
+        view = self._my_view()
+        in_doubt = [p.node for p in self._peers.values() if p.state is PeerState.UNKNOWN]
+        reports = {p.node: (p.report.view if p.report is not None else None)
+                   for p in self._peers.values() if in_view(p.state)}
+        differ = disagreeing(view, reports)
+        stable = not in_doubt and not differ
+        if view == old_view and stable == old_stable:
+            if self._quorum is None:
+                self._refresh_quorum(out)
+            return None
+        self._view, self._stable = view, stable
+        out.append(ViewChanged(view, stable, self._view_reason(old_view, view, in_doubt, differ)))
+        if view != old_view or self._quorum is None:
+            self._refresh_quorum(out)
+        self._refresh_dc(view, stable, out)
+        if view == old_view:
+            return None
+        return f"view changed to {view}: telling peers at once"
+
+    def _view_reason(self, old: View | None, new: View, in_doubt: list[NodeName],
+                     differ: list[NodeName]) -> str:
+        parts: list[str] = []
+        if old is None:
+            parts.append(f"start-up: view {new}")
+        elif old != new:
+            joined = sorted(new.members - old.members)
+            gone = sorted(old.members - new.members)
+            if joined:
+                parts.append("joined " + ", ".join(map(str, joined)))
+            if gone:
+                parts.append("gone " + ", ".join(map(str, gone)))
+        if in_doubt:
+            parts.append(f"not stable: waiting to hear {', '.join(in_doubt)} "
+                         f"(or for initdead, {self._config.timing.initdead_ms} ms)")
+        elif differ:
+            parts.append(f"not stable: waiting for {', '.join(differ)} to report {new}")
+        else:
+            parts.append(f"stable: all {len(new)} members report {new}")
+        return "; ".join(parts)
+
+    def _refresh_quorum(self, out: list[Effect]) -> None:
+        view = self.view
+        if not self._seen_all and self._rules.all_present(view.nodes):
+            self._seen_all = True
+        status = evaluate(self._rules, view.nodes, seen_all=self._seen_all)
+        old = self._quorum
+        self._quorum = status
+        if old is None or (old.quorate, old.votes_present, old.votes_needed,
+                           old.waiting_for_all) != (status.quorate, status.votes_present,
+                                                    status.votes_needed,
+                                                    status.waiting_for_all):
+            out.append(QuorumChanged(status, status.reason))
+
+    def _refresh_dc(self, view: View, stable: bool, out: list[Effect]) -> None:
+        old = self._dc
+        if stable:
+            new = first_in_order(view, self._config.node_names)
+            why = f"first node in configuration order of the stable view {view}"
+        elif old is not None and old in view:
+            return  # a surviving DC keeps its role while the members settle
+        else:
+            new = None
+            why = (f"{old} is no longer in the view; no DC until the view {view} is stable"
+                   if old is not None else "no DC until the view is stable")
+        if new != old:
+            self._dc = new
+            out.append(CoordinatorChanged(old, new, why))
+
+    def _send_heartbeat(self, now_ms: int, trigger: str | None, out: list[Effect]) -> None:
+        keepalive = self._config.timing.keepalive_ms
+        due = now_ms >= self._next_send_ms
+        if not due and trigger is None:
+            return
+        if due:
+            # The next slot of the fixed schedule after now; missed slots are skipped.
+            missed = (now_ms - self._next_send_ms) // keepalive + 1
+            self._next_send_ms += missed * keepalive
+        reason = trigger if trigger is not None else f"every keepalive ({keepalive} ms)"
+        quorum = self.quorum
+        body = HeartbeatBody(self.view, self._dc, quorum.quorate, self._digest, self._leaving)
+        out.append(Send(MessageKind.HEARTBEAT, body, reason))
+
+    def _arm_timer(self, now_ms: int, out: list[Effect]) -> None:
+        timing = self._config.timing
+        at = self._next_send_ms
+        due: tuple[PeerDetector, str] | None = None
+        peer_due: int | None = None
+        for peer in self._peers.values():
+            soonest = peer.deadline(now_ms, timing)
+            if soonest is None:
+                continue
+            if peer_due is None or soonest[0] < peer_due:
+                peer_due = soonest[0]
+            if soonest[0] < at:
+                at = soonest[0]
+                record = soonest[1]
+                if record.last_heard_ms is None:
+                    what = "initdead"
+                elif at == record.last_heard_ms + timing.warntime_ms:
+                    what = "warntime"
+                else:
+                    what = "deadtime"
+                due = (peer, f"{what} on link {record.name}")
+        self._peer_due = peer_due if peer_due is not None else now_ms + timing.deadtime_ms
+        if at == self._timer_at:
+            return
+        self._timer_at = at
+        if due is None:
+            reason = f"next heartbeat (keepalive {timing.keepalive_ms} ms)"
+        else:
+            reason = f"{due[0].node} reaches {due[1]} unless heard"
+        out.append(SetTimer(at, reason))
+
+    def _reconfigure(self, event: ConfigChanged, now_ms: int) -> None:
+        config = event.config
+        unknown_until = now_ms + config.timing.initdead_ms
+        links = [link.name for link in config.links]
+        peers: dict[NodeName, PeerDetector] = {}
+        for name in config.node_names:
+            if name == self._me:
+                continue
+            peer = self._peers.get(name) or PeerDetector(name, links, unknown_until)
+            peer.set_links(links, unknown_until)
+            peer.forget_deadline()
+            peer.digest_logged = None  # a mismatch is worth saying again under a new digest
+            peers[name] = peer
+        self._peers = peers
+        self._config = config
+        self._digest = event.config_digest
+        self._rules = QuorumRules.from_config(config)
+        self._next_send_ms = min(self._next_send_ms, now_ms + config.timing.keepalive_ms)
+        self._quorum = None  # re-evaluated (and announced) by _refresh: the rules may differ
+
+
+_Handler = Callable[[Membership, Any, int, list[Effect]], str | None]
+
+#: Which method takes which event: the whole input alphabet of the machine.
+_HANDLERS: dict[type, _Handler] = {
+    Started: Membership._on_started,
+    HeartbeatReceived: Membership._on_heartbeat,
+    LeaveReceived: Membership._on_leave,
+    Ticked: Membership._on_tick,
+    StopRequested: Membership._on_stop,
+    LeaveRequested: Membership._on_leave_requested,
+    ConfigChanged: Membership._on_config,
+}
