@@ -6,6 +6,7 @@ set -euo pipefail
 # package:file-that-proves-it-is-installed
 NEEDED=(
   "iproute2:/usr/bin/ip"
+  "resource-agents:/usr/lib/ocf/resource.d/heartbeat/Dummy"
 )
 missing=()
 for item in "${NEEDED[@]}"; do

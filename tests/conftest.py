@@ -15,27 +15,7 @@ from pathlib import Path
 
 import pytest
 
-IN_CI = os.environ.get("CI") == "true"
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip (or, in CI, fail) unless CONDITION holds."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"CI=true but a prerequisite is missing: {reason}")
-    pytest.skip(reason)
-
-
-def require_root() -> None:
-    require(os.geteuid() == 0, "needs root (network namespaces, mounts)")
-
-
-def require_command(name: str) -> str:
-    path = shutil.which(name)
-    require(path is not None, f"needs the {name} command")
-    assert path is not None
-    return path
+from prereqs import require_command, require_root
 
 
 @pytest.fixture

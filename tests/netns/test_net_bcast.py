@@ -19,7 +19,7 @@ from contextlib import contextmanager
 import pytest
 from pyroute2 import netns as pyroute2_netns
 
-from conftest import require
+from prereqs import require
 from vigil.config import (
     Auth,
     AuthKey,

@@ -8,7 +8,10 @@ import traceback
 import click
 
 from vigil import __version__
+from vigil.cli.agent_cmd import agent_group
 from vigil.cli.config_cmd import config_group
+from vigil.cli.daemon_cmd import daemon_command
+from vigil.cli.status_cmd import status_command
 from vigil.exitcodes import ExitCode, VigilError
 
 EPILOG = """\b
@@ -41,6 +44,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 cli.add_command(config_group)
+cli.add_command(agent_group)
+cli.add_command(daemon_command)
+cli.add_command(status_command)
 
 
 def main(argv: list[str] | None = None) -> int:

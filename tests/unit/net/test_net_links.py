@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from conftest import require
+from prereqs import require
 from vigil.config import (
     Auth,
     AuthKey,
