@@ -19,7 +19,7 @@ from vigil.config import (
 
 #: The native default timing profile (vigil.config native_schema: keepalive
 #: 200 ms, deadtime 10 keepalives, warntime deadtime / 2, initdead 3 deadtimes).
-NATIVE_DEFAULT = Timing(keepalive_ms=200, warntime_ms=1000, deadtime_ms=2000, initdead_ms=6000)
+NATIVE_DEFAULT = Timing(keepalive_ms=200, warntime_ms=1500, deadtime_ms=3000, initdead_ms=9000)
 
 
 def cluster(

@@ -53,12 +53,13 @@ __all__ = [
 DEFAULT_PORT = 6940
 
 #: Timing defaults. Only keepalive has a fixed default; the others follow from
-#: it unless written: deadtime = 10 keepalives (a peer is declared dead only
-#: after ten heartbeats in a row are lost: at 20% loss that is 0.2^10 ~ 1e-7 per
-#: heartbeat), warntime = deadtime / 2, initdead = 3 x deadtime.
-#: With nothing written: 200 ms, 1000 ms, 2000 ms, 6000 ms.
+#: it unless written: deadtime = 15 keepalives (a peer is declared dead only
+#: after fifteen heartbeats in a row are lost: at 20% loss that is 0.2^15 ~ 3e-11
+#: per heartbeat, so even a 32-node cluster on one lossy link sees no false
+#: failover in years), warntime = deadtime / 2, initdead = 3 x deadtime.
+#: With nothing written: 200 ms, 1500 ms, 3000 ms, 9000 ms.
 DEFAULT_KEEPALIVE_MS = 200
-DEFAULT_DEADTIME_KEEPALIVES = 10
+DEFAULT_DEADTIME_KEEPALIVES = 15
 DEFAULT_INITDEAD_DEADTIMES = 3
 
 #: An operation without a timeout gets Pacemaker's default, 20 s.

@@ -63,7 +63,7 @@ def read_ok(tmp_path: Path, text: str) -> ClusterConfig:
 def test_minimal_file_gets_the_documented_defaults(tmp_path: Path) -> None:
     config = read_ok(tmp_path, MINIMAL)
     t = config.timing
-    assert (t.keepalive_ms, t.warntime_ms, t.deadtime_ms, t.initdead_ms) == (200, 1000, 2000, 6000)
+    assert (t.keepalive_ms, t.warntime_ms, t.deadtime_ms, t.initdead_ms) == (200, 1500, 3000, 9000)
     assert config.links[0].port == DEFAULT_PORT == 6940
     assert config.links[0].name == "link0"
     assert config.auth.active == 1
@@ -75,8 +75,8 @@ def test_minimal_file_gets_the_documented_defaults(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("timing", "expected"), [
-    ('keepalive = "100ms"', (100, 500, 1000, 3000)),
-    ('keepalive = "1s"', (1000, 5000, 10000, 30000)),
+    ('keepalive = "100ms"', (100, 750, 1500, 4500)),
+    ('keepalive = "1s"', (1000, 7500, 15000, 45000)),
     ('deadtime = "5s"', (200, 2500, 5000, 15000)),
     ('keepalive = 250\ndeadtime = "3s"\nwarntime = 1000\ninitdead = "1m"',
      (250, 1000, 3000, 60000)),
