@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import click
 
 from vigil.config import ClusterConfig, ConfigFormat, Diagnostic, LoadResult, load
+from vigil.config.support import not_acted_on
 from vigil.exitcodes import ExitCode, VigilError
 
 
@@ -25,17 +27,18 @@ def _print_diagnostics(diagnostics: tuple[Diagnostic, ...]) -> None:
 
 def summary(config: ClusterConfig) -> dict[str, Any]:
     """What `config check` reports about a valid configuration (also its JSON)."""
+    from vigil.quorum import QuorumRules
+
     t = config.timing
-    votes = sum(n.votes for n in config.nodes)
-    expected = config.quorum.expected_votes or votes
+    rules = QuorumRules.from_config(config)
     return {
         "cluster_name": config.cluster_name,
         "format": config.format.value,
         "nodes": [{"name": n.name, "votes": n.votes} for n in config.nodes],
         "quorum": {
-            "expected_votes": expected,
-            "needed": 1 if config.quorum.two_node else expected // 2 + 1,
-            "two_node": config.quorum.two_node,
+            "expected_votes": rules.expected_votes,
+            "needed": rules.votes_needed,
+            "two_node": rules.two_node_active,
             "wait_for_all": config.quorum.wait_for_all,
             "no_quorum_policy": config.quorum.no_quorum_policy.value,
         },
@@ -74,6 +77,7 @@ def summary(config: ClusterConfig) -> dict[str, Any]:
         ],
         "fencing": config.fencing.enabled,
         "unsupported": list(config.unsupported),
+        "not_acted_on": sorted({item.setting for item in not_acted_on(config)}),
     }
 
 
@@ -119,8 +123,9 @@ def _print_summary(path: Path, s: dict[str, Any], result: LoadResult) -> None:
         members = " ".join(r["id"] for r in g["resources"])
         where = f" on {g['preferred_node']}" if g["preferred_node"] else ""
         lines.append(f"  {'groups:' if i == 0 else '':9} {g['id']}{where}: {members}")
-    if s["unsupported"]:
-        lines.append(f"  not acted on: {', '.join(s['unsupported'])}")
+    ignored = [*s["unsupported"], *(x for x in s["not_acted_on"] if x not in s["unsupported"])]
+    if ignored:
+        lines.append(f"  not acted on: {', '.join(ignored)} (see the warnings)")
     click.echo("\n".join(lines))
 
 
@@ -185,12 +190,13 @@ def convert(ctx: click.Context, directory: Path, output: Path | None, force: boo
     if output.exists() and not force:
         raise VigilError(f"{output} exists", ExitCode.UNSAFE, hint="give --force to overwrite it")
     tmp = output.with_name(output.name + ".tmp")
-    fd_mode = 0o600
-    import os
-
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, fd_mode)
+    # O_EXCL after unlink: a leftover .tmp must not lend the keys its (wider) mode
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, output)
     click.echo(f"wrote {output}", err=True)
     ctx.exit(0)

@@ -122,6 +122,10 @@ def load(path: Path) -> LoadResult:
         config = None
     if diags.has_errors:
         config = None
+    elif config is not None:
+        from vigil.config.support import report_not_acted_on
+
+        report_not_acted_on(config, diags)
     return LoadResult(config, diags.freeze())
 
 

@@ -216,7 +216,9 @@ def _read_quorum(top: Table, node_count: int, votes: int) -> Quorum:
         return Quorum()
     expected = t.integer("expected_votes", None, minimum=1)
     two_node = t.boolean("two_node", False)
-    wait_for_all = t.boolean("wait_for_all", False)
+    # as corosync's votequorum: two_node turns wait_for_all on unless said otherwise, so a
+    # node that boots alone after a split does not start services the other still runs
+    wait_for_all = t.boolean("wait_for_all", two_node)
     policy = t.string("no_quorum_policy", "stop", choices=[p.value for p in NoQuorumPolicy])
     t.done()
     if two_node and node_count != 2:
