@@ -23,9 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
 from vigil.agents.base import AgentContext, AgentReply, OperationRequest, ParameterError
 from vigil.agents.builtin.announce import (
     Announcer,
@@ -177,6 +174,9 @@ def _announcer(iface: _Iface, vip: Vip) -> Announcer | None:
 
 def _add(vip: Vip) -> tuple[str, bool, Announcer | None]:
     """Blocking: add the address unless present; open the announcer. (nic, added, announcer)"""
+    # imported here: pyroute2 costs ~15 MB, and most daemons never add a VIP
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
     with IPRoute() as ipr:
         held = _holding(ipr, vip)
         added = held is None
@@ -205,6 +205,9 @@ def _add(vip: Vip) -> tuple[str, bool, Announcer | None]:
 
 def _remove(vip: Vip) -> str | None:
     """Blocking: delete the address where it is; the interface it was on, or None."""
+    # imported here: pyroute2 costs ~15 MB, and most daemons never add a VIP
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
     with IPRoute() as ipr:
         held = _holding(ipr, vip)
         if held is None:
@@ -220,6 +223,8 @@ def _remove(vip: Vip) -> str | None:
 
 def _check(vip: Vip) -> tuple[str | None, int, bytes | None]:
     """Blocking: (interface holding it or None, flags, MAC of another holder or None)."""
+    # imported here: pyroute2 costs ~15 MB, and most daemons never add a VIP
+    from pyroute2 import IPRoute
     with IPRoute() as ipr:
         held = _holding(ipr, vip)
     if held is None:

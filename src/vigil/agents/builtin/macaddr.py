@@ -18,9 +18,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
 from vigil.agents.base import AgentContext, AgentReply, OperationRequest, ParameterError
 from vigil.agents.builtin.announce import ArpMode, arp_announcer, mac_bytes, mac_text
 from vigil.agents.builtin.declare import Builtin, Param, safe_name
@@ -54,12 +51,17 @@ def _link(ipr: Any, nic: str) -> tuple[int, bytes]:
 
 
 def _current(nic: str) -> bytes:
+    # imported here: pyroute2 costs ~15 MB, and most daemons never add a VIP
+    from pyroute2 import IPRoute
     with IPRoute() as ipr:
         return _link(ipr, nic)[1]
 
 
 def _set_mac(nic: str, mac: bytes, announce: bool) -> None:
     """Blocking: give NIC the MAC, then announce its IPv4 addresses with it."""
+    # imported here: pyroute2 costs ~15 MB, and most daemons never add a VIP
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
     with IPRoute() as ipr:
         index, _ = _link(ipr, nic)
         try:

@@ -1,0 +1,289 @@
+"""One node's membership on real sockets: the asyncio shell around the pure core.
+
+Rules of this file:
+- Inputs reach the core only through ``_step(event)``, with ``now_ms`` from
+  the one ``Clock``; the core's effects are carried out in ``_apply`` in the
+  order given. Nothing here decides who is alive: the core does.
+- Datagrams go through the wire ``Receiver`` (authentication, replay windows);
+  whatever it refuses, and whatever the core or the body parser refuses, is
+  counted by reason and never raises: the receive path cannot take the daemon
+  down, whatever arrives.
+- Heartbeats leave when the core says so (``Send``) and the core is woken at
+  the absolute moment it asked for (``SetTimer`` → ``Alarm``), so sending
+  follows the core's fixed keepalive grid instead of drifting.
+- Log lines are one event each: a short sentence and ``key=value`` fields,
+  with the core's reason as it gave it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from vigil.config import ClusterConfig, NodeName
+from vigil.daemon.clock import Alarm, Clock
+from vigil.daemon.digest import config_digest
+from vigil.daemon.effects_log import log_effect
+from vigil.daemon.logsetup import LOGGER_NAME, kv
+from vigil.daemon.status_doc import build_status
+from vigil.exitcodes import VigilError
+from vigil.membership import (
+    Body,
+    ChangeCause,
+    ConfigChanged,
+    Effect,
+    Event,
+    HeartbeatBody,
+    HeartbeatReceived,
+    LeaveReceived,
+    LeaveRequested,
+    MalformedBody,
+    Membership,
+    MembershipConfigError,
+    MessageKind,
+    PeerStateChanged,
+    RecordDrop,
+    Send,
+    SetTimer,
+    Started,
+    StopRequested,
+    Ticked,
+    parse_body,
+)
+from vigil.net import LinkError, Links, open_links
+from vigil.wire import Codec, Dropped, EncodeError, Receiver, Sequencer
+
+log = logging.getLogger(f"{LOGGER_NAME}.node")
+
+#: A leave is sent this many times (each with its own sequence number): one lost
+#: datagram must not make the peers wait for deadtime after a clean stop.
+LEAVE_COPIES = 2
+#: Dropped datagrams of one reason are logged at most once per this many ms.
+DROP_LOG_INTERVAL_MS = 10_000
+
+_TICK = Ticked()
+_KINDS = {kind.value: kind for kind in MessageKind}
+
+
+class NodeRuntime:
+    """Node ME of CONFIG in INCARNATION: links, receiver, membership core, alarm."""
+
+    def __init__(self, config: ClusterConfig, me: str, incarnation: int, clock: Clock,
+                 config_path: Path) -> None:
+        self.me = NodeName(me)
+        self.incarnation = incarnation
+        self.clock = clock
+        self.config_path = config_path
+        self.config = config
+        self.digest = config_digest(config)
+        try:
+            self.codec = Codec(config.auth, config.compression, config.cluster_name)
+            self.membership = Membership(config, me, incarnation, self.digest)
+        except (ValueError, MembershipConfigError) as e:
+            raise VigilError(f"cannot run node {me}: {e}") from e
+        self.receiver = Receiver(self.codec, self.me, config.node_names)
+        self.sequencer = Sequencer(self.codec, self.me, incarnation)
+        self.alarm = Alarm(clock, self._on_alarm, "membership")
+        self.links: Links | None = None
+        #: Drops after the wire layer accepted a datagram: body, kind, core causes.
+        self.drops: Counter[str] = Counter()
+        #: Per peer: what last changed its state, and when (``state_since_ms``).
+        self.last_change: dict[NodeName, tuple[ChangeCause, int]] = {}
+        self.started_ms = clock.now_ms()
+        self.config_loaded_ms = self.started_ms
+        self.steps = 0
+        self.step_errors = 0
+        self._drop_logged: dict[str, tuple[int, int]] = {}  # reason -> (at_ms, count then)
+        self._last_body: dict[NodeName, tuple[MessageKind, Mapping[str, object], Body]] = {}
+
+    # -- life ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the links and start heartbeating."""
+        try:
+            self.links = await open_links(self.config, self.me, self._on_datagram)
+        except LinkError as e:
+            raise VigilError(f"node {self.me} cannot open any link: {e}",
+                             hint="check the addresses in the configuration; "
+                             "another daemon may hold the same address and port") from e
+        self._step(Started())
+
+    async def stop(self, leave: bool = True, why: str = "stopped") -> None:
+        """Tell the peers we leave (unless LEAVE is False), then close every link."""
+        if leave and self.links is not None and not self.membership.stopped:
+            self._step(StopRequested(why))
+            self._step(LeaveRequested(why))
+        self.alarm.cancel()
+        if self.links is not None:
+            self.links.close()
+
+    # -- inputs -------------------------------------------------------------
+
+    def _on_alarm(self, _now_ms: int) -> None:
+        self._step(_TICK)
+
+    def _on_datagram(self, data: bytes, link: str, source: tuple[str, int]) -> None:
+        """Every datagram from every link: accepted into the core, or counted. Never raises."""
+        try:
+            event = self._event_for(data, link, source)
+        except Exception:  # a bug below must cost one datagram, not the daemon
+            self._count_drop("internal_error", f"{source[0]}:{source[1]}", link, "see traceback")
+            log.exception(kv("datagram handling failed", link=link, source=source[0]))
+            return
+        if event is not None:
+            self._step(event)
+
+    def _event_for(self, data: bytes, link: str,
+                   source: tuple[str, int]) -> HeartbeatReceived | LeaveReceived | None:
+        result = self.receiver.receive(data, link)
+        where = f"{source[0]}:{source[1]}"
+        if isinstance(result, Dropped):
+            self._log_drop(result.reason.value, where, link, result.detail)
+            return None
+        env = result.envelope
+        kind = _KINDS.get(env.kind)
+        if kind is None:
+            self._count_drop("unknown_kind", where, link, f"kind {env.kind!r} from {env.sender}")
+            return None
+        body = self._parse(env.sender, kind, env.body)
+        if isinstance(body, MalformedBody):
+            self._count_drop("bad_body", where, link, f"{kind.value} from {env.sender}: {body}")
+            return None
+        if isinstance(body, HeartbeatBody):
+            return HeartbeatReceived(env.sender, env.incarnation, env.seq, link, body)
+        return LeaveReceived(env.sender, env.incarnation, link, body)
+
+    def _parse(self, sender: NodeName, kind: MessageKind,
+               raw: Mapping[str, object]) -> Body | MalformedBody:
+        """``parse_body``, remembering each sender's last body.
+
+        A peer repeats the same heartbeat body every keepalive on every link
+        until its view changes; comparing the decoded JSON with the last one
+        (a C-level dict comparison) costs far less than validating a view of
+        every member again. Parsing is a pure function of the body, so the
+        cached result is exactly what parsing again would give. One entry per
+        configured sender: the receiver lets no other sender through.
+        """
+        last = self._last_body.get(sender)
+        if last is not None and last[0] is kind and last[1] == raw:
+            return last[2]
+        try:
+            body = parse_body(kind, raw)
+        except MalformedBody as e:
+            return e
+        self._last_body[sender] = (kind, raw, body)
+        return body
+
+    # -- the core -----------------------------------------------------------
+
+    def _step(self, event: Event) -> None:
+        now = self.clock.now_ms()
+        try:
+            effects = self.membership.step(event, now)
+        except Exception:
+            # The core refusing an input is a bug; keep the daemon and the heartbeat going.
+            self.step_errors += 1
+            log.exception(kv("membership step failed", event=type(event).__name__))
+            return
+        self.steps += 1
+        self._apply(effects, now)
+
+    def _apply(self, effects: list[Effect], now_ms: int) -> None:
+        for effect in effects:
+            if isinstance(effect, Send):
+                self._send(effect)
+            elif isinstance(effect, SetTimer):
+                self.alarm.set(effect.at_ms)
+            elif isinstance(effect, RecordDrop):
+                self.drops[effect.cause.value] += 1
+                log.debug(kv("message ignored", node=effect.sender, cause=effect.cause.value,
+                             reason=effect.reason))
+            else:
+                if isinstance(effect, PeerStateChanged):
+                    self.last_change[effect.node] = (effect.cause, now_ms)
+                log_effect(log, effect, self.membership, now_ms)
+
+    def _send(self, effect: Send) -> None:
+        if self.links is None:
+            return
+        copies = LEAVE_COPIES if effect.kind is MessageKind.LEAVE else 1
+        for _ in range(copies):
+            try:
+                data = self.sequencer.encode(effect.kind.value, effect.body.to_body())
+            except EncodeError as e:
+                log.error(kv("message not sent", kind=effect.kind.value, error=e))
+                return
+            self.links.send(data)
+        if effect.kind is MessageKind.LEAVE:
+            log.info(kv("leave sent", node=self.me, incarnation=self.incarnation,
+                        reason=effect.reason))
+
+    # -- drops --------------------------------------------------------------
+
+    def _count_drop(self, reason: str, source: str, link: str, detail: str) -> None:
+        self.drops[reason] += 1
+        self._log_drop(reason, source, link, detail)
+
+    def _log_drop(self, reason: str, source: str, link: str, detail: str) -> None:
+        """Debug-log every drop; warn on the first of a reason, then at most every 10 s."""
+        log.debug(kv("datagram dropped", reason=reason, link=link, source=source, detail=detail))
+        now = self.clock.now_ms()
+        count = self.drop_counts().get(reason, 0)
+        last = self._drop_logged.get(reason)
+        if last is not None and now - last[0] < DROP_LOG_INTERVAL_MS:
+            return
+        self._drop_logged[reason] = (now, count)
+        since = count - last[1] if last is not None else count
+        log.warning(kv("datagram dropped", reason=reason, link=link, source=source,
+                       detail=detail, count=count, since_last_log=since))
+
+    def drop_counts(self) -> dict[str, int]:
+        """Every drop reason (wire, body, core) with its count; wire reasons always present."""
+        counts = {reason.value: n for reason, n in self.receiver.counters.items()}
+        for reason, n in self.drops.items():
+            counts[reason] = counts.get(reason, 0) + n
+        return counts
+
+    # -- what the control API shows ------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return build_status(self, self.clock.now_ms())
+
+    # -- reload ---------------------------------------------------------------
+
+    async def apply_config(self, config: ClusterConfig) -> list[str]:
+        """Switch to CONFIG (already valid); problems found leave the old one running."""
+        digest = config_digest(config)
+        try:
+            codec = Codec(config.auth, config.compression, config.cluster_name)
+            Membership(config, self.me, self.incarnation, digest)  # refuses what step would
+        except (ValueError, MembershipConfigError) as e:
+            return [str(e)]
+        if config.links != self.config.links and self.links is not None:
+            old_links = self.links
+            old_links.close()
+            try:
+                self.links = await open_links(config, self.me, self._on_datagram)
+            except LinkError as e:
+                for name in old_links.names:
+                    old_links.reopen(name)
+                self.links = old_links
+                return [f"the new links cannot be opened ({e}); kept the running ones"]
+        old_names = self.config.node_names
+        self.config, self.digest, self.codec = config, digest, codec
+        if config.node_names == old_names:
+            self.receiver.codec = codec  # replay windows survive the reload
+        else:
+            # Other senders now: new windows. Counters carry over, so the status
+            # document's drop counts never go backwards.
+            for reason, count in self.receiver.counters.items():
+                self.drops[reason.value] += count
+            self.receiver = Receiver(codec, self.me, config.node_names)
+            self._last_body.clear()
+        self.sequencer.codec = codec
+        self.config_loaded_ms = self.clock.now_ms()
+        self._step(ConfigChanged(config, digest))
+        return []

@@ -1,0 +1,213 @@
+"""The daemon's life: start-up, signals, reload, and a clean stop.
+
+Order of start-up, and why:
+1. read and validate the configuration (nothing else starts when it is bad);
+2. lock the state directory and increment the incarnation (durably, before
+   any heartbeat leaves, so no two lives share a number);
+3. set up logging as the configuration says;
+4. open the links and start heartbeating, then the control socket;
+5. tell systemd READY=1.
+
+SIGTERM/SIGINT: STOPPING=1, a leave message on every link (peers mark us
+dead at once instead of waiting for deadtime, as Heartbeat's shutdown
+message), close everything, exit 0. SIGHUP: re-read the configuration; apply
+it when valid, otherwise log every error and keep running the old one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigil import __version__
+from vigil.config import ClusterConfig, ConfigError, load
+from vigil.daemon.clock import Clock
+from vigil.daemon.control import CommandError, ControlServer
+from vigil.daemon.logsetup import LOGGER_NAME, LogSetup, kv
+from vigil.daemon.notify import sd_notify
+from vigil.daemon.runtime import NodeRuntime
+from vigil.daemon.statedir import StateDir
+from vigil.exitcodes import ExitCode, VigilError
+
+log = logging.getLogger(LOGGER_NAME)
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonOptions:
+    """What ``vigil daemon`` was asked to do."""
+
+    config_path: Path
+    node: str | None
+    state_dir: Path
+    socket_path: Path
+
+
+def choose_node(config: ClusterConfig, wanted: str | None) -> str:
+    """This node's name: ``--node``, else ``uname -n`` as Heartbeat; must be configured."""
+    name = wanted if wanted is not None else os.uname().nodename
+    if name in config.node_names:
+        return name
+    if wanted is None:
+        short = name.split(".", 1)[0]
+        if short in config.node_names:
+            return short
+    known = " ".join(config.node_names)
+    how = "--node" if wanted is not None else "this machine's name (uname -n)"
+    raise VigilError(f"{how} {name!r} is not a node of the configuration (nodes: {known})",
+                     code=ExitCode.NOT_FOUND,
+                     hint="give the right name with --node, or add this node to the config")
+
+
+def load_config(path: Path) -> ClusterConfig:
+    """The configuration at PATH, or a ``VigilError`` listing every problem."""
+    result = load(path)
+    if result.config is None or not result.ok:
+        errors = [d.format() for d in result.diagnostics if d.is_error]
+        raise VigilError("invalid configuration:\n" + "\n".join(errors),
+                         hint=f"run `vigil config check {path}` for details")
+    return result.config
+
+
+def run_daemon(options: DaemonOptions) -> int:
+    """Run until SIGTERM; the process exit code."""
+    config = load_config(options.config_path)
+    node = choose_node(config, options.node)
+    state = StateDir(options.state_dir, node)
+    state.acquire()
+    logs = LogSetup(node)
+    try:
+        incarnation = state.next_incarnation()
+        for problem in logs.apply(config.logging):
+            log.error(problem)
+        try:
+            return asyncio.run(Service(options, config, node, incarnation, logs).run())
+        except VigilError as e:
+            # Also into the log files: under systemd nobody reads the terminal.
+            log.error(kv("daemon failed", node=node, error=e.message, hint=e.hint))
+            raise
+    finally:
+        logs.close()
+        state.release()
+
+
+class Service:
+    """One running daemon: the runtime, the control server, and the signals."""
+
+    def __init__(self, options: DaemonOptions, config: ClusterConfig, node: str,
+                 incarnation: int, logs: LogSetup) -> None:
+        self.options = options
+        self.config = config
+        self.node = node
+        self.incarnation = incarnation
+        self.logs = logs
+        self.reload_errors: list[str] = []
+        self._stop = asyncio.Event()
+        self._stop_reason = ""
+        self._reload_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[bool]] = set()
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        clock = Clock(loop)
+        runtime = NodeRuntime(self.config, self.node, self.incarnation, clock,
+                              config_path=self.options.config_path)
+        self.runtime = runtime
+        control = ControlServer(self.options.socket_path, {
+            "ping": lambda _req: {"node": self.node, "pid": os.getpid(), "version": __version__},
+            "status": lambda _req: self._status(),
+            "reload": lambda _req: self._reload_command(),  # awaited by the server
+        })
+        await runtime.start()
+        try:
+            await control.start()
+        except BaseException:
+            await runtime.stop(leave=True, why="control socket failed")
+            raise
+        for sig, why in ((signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")):
+            loop.add_signal_handler(sig, self.request_stop, why)
+        loop.add_signal_handler(signal.SIGHUP, self._reload_soon)
+        # Everything built so far (imports, configuration) lives as long as the
+        # daemon: keep it out of the cyclic collector's scans from now on.
+        gc.freeze()
+        log.info(kv("daemon started", node=self.node, incarnation=self.incarnation,
+                    pid=os.getpid(), config=self.options.config_path,
+                    socket=self.options.socket_path, version=__version__))
+        sd_notify("READY=1", f"STATUS=heartbeating as {self.node}, "
+                             f"incarnation {self.incarnation}", f"MAINPID={os.getpid()}")
+        try:
+            await self._stop.wait()
+        finally:
+            sd_notify("STOPPING=1")
+            log.info(kv("daemon stopping", node=self.node, reason=self._stop_reason or "error"))
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                with contextlib.suppress(Exception):
+                    loop.remove_signal_handler(sig)
+            await runtime.stop(leave=True, why=f"stopped by {self._stop_reason or 'an error'}")
+            await control.close()
+        log.info(kv("daemon stopped", node=self.node, incarnation=self.incarnation))
+        return 0
+
+    def request_stop(self, why: str) -> None:
+        self._stop_reason = why
+        self._stop.set()
+
+    def _status(self) -> dict[str, object]:
+        doc = self.runtime.status()
+        cfg = doc.setdefault("config", {})
+        if isinstance(cfg, dict):
+            cfg["reload_errors"] = list(self.reload_errors)
+        return doc
+
+    def _reload_soon(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.reload())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def reload(self) -> bool:
+        """Re-read the configuration; apply it when valid. True when applied."""
+        async with self._reload_lock:
+            # systemd's Type=notify-reload protocol; harmless under Type=notify.
+            sd_notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
+            try:
+                return await self._reload()
+            finally:
+                sd_notify("READY=1")
+
+    async def _reload(self) -> bool:
+        path = self.options.config_path
+        log.info(kv("reloading configuration", file=path))
+        try:
+            config = load_config(path)
+            choose_node(config, self.node)
+        except VigilError as e:
+            return self._refuse(e.message.splitlines()[1:] or [e.message])
+        except (ConfigError, OSError) as e:  # load() reports problems; this is defence
+            return self._refuse([str(e)])
+        problems = await self.runtime.apply_config(config)
+        if problems:
+            return self._refuse(problems)
+        self.reload_errors = []
+        self.config = config
+        for problem in self.logs.apply(config.logging):
+            log.error(problem)
+        log.info(kv("configuration reloaded", file=path, digest=self.runtime.digest))
+        return True
+
+    def _refuse(self, errors: list[str]) -> bool:
+        self.reload_errors = errors
+        for line in errors:
+            log.error(kv("configuration not reloaded, keeping the running one", error=line))
+        return False
+
+    async def _reload_command(self) -> dict[str, object]:
+        if self._stop.is_set():
+            raise CommandError("the daemon is stopping")
+        reloaded = await self.reload()
+        return {"reloaded": reloaded, "errors": list(self.reload_errors)}
