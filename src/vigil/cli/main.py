@@ -9,6 +9,7 @@ import click
 
 from vigil import __version__
 from vigil.cli.agent_cmd import agent_group
+from vigil.cli.compat import compat_group
 from vigil.cli.config_cmd import config_group
 from vigil.cli.daemon_cmd import daemon_command
 from vigil.cli.status_cmd import status_command
@@ -47,6 +48,7 @@ cli.add_command(config_group)
 cli.add_command(agent_group)
 cli.add_command(daemon_command)
 cli.add_command(status_command)
+cli.add_command(compat_group)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,12 +30,8 @@ def not_acted_on(config: ClusterConfig) -> tuple[NotActedOn, ...]:
     for ping in config.connectivity.ping_nodes:
         found.append(NotActedOn(
             "ping_group" if ping.is_group else "ping", ping.source,
-            f"ping node {ping.name} is not pinged yet: resources do not move when a node "
-            "loses the network"))
-    for respawn in config.respawn:
-        found.append(NotActedOn(
-            "respawn", respawn.source,
-            f"{' '.join(respawn.argv)} is not started or kept running by vigil yet"))
+            f"ping node {ping.name} is pinged and shown by `vigil status`, but resources "
+            "do not move yet when a node loses the network"))
     for auth in config.apiauth:
         found.append(NotActedOn(
             "apiauth", auth.source,

@@ -5,13 +5,16 @@ Order of start-up, and why:
 2. lock the state directory and increment the incarnation (durably, before
    any heartbeat leaves, so no two lives share a number);
 3. set up logging as the configuration says;
-4. open the links and start heartbeating, then the control socket;
+4. open the links and start heartbeating, the ping nodes' pinger, the
+   ``respawn`` programs (their users were checked before anything started),
+   then the control socket;
 5. tell systemd READY=1.
 
 SIGTERM/SIGINT: STOPPING=1, a leave message on every link (peers mark us
 dead at once instead of waiting for deadtime, as Heartbeat's shutdown
-message), close everything, exit 0. SIGHUP: re-read the configuration; apply
-it when valid, otherwise log every error and keep running the old one.
+message), respawned programs get SIGTERM (then SIGKILL), close everything,
+exit 0. SIGHUP: reopen the log files (logrotate), re-read the configuration;
+apply it when valid, otherwise log every error and keep running the old one.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ from pathlib import Path
 from vigil import __version__
 from vigil.config import ClusterConfig, ConfigError, load
 from vigil.daemon.clock import Clock
+from vigil.daemon.connectivity import ConnectivityMonitor
 from vigil.daemon.control import CommandError, ControlServer
 from vigil.daemon.logsetup import LOGGER_NAME, LogSetup, kv
 from vigil.daemon.notify import sd_notify
+from vigil.daemon.respawn import Respawner
 from vigil.daemon.runtime import NodeRuntime
 from vigil.daemon.statedir import StateDir
 from vigil.exitcodes import ExitCode, VigilError
@@ -119,6 +124,11 @@ class Service:
         runtime = NodeRuntime(self.config, self.node, self.incarnation, clock,
                               config_path=self.options.config_path)
         self.runtime = runtime
+        respawner = Respawner(self.config.respawn)  # an unknown user stops us here
+        self.respawner = respawner
+        #: This node's connectivity (ping nodes, score): ``snapshot()``, ``subscribe()``.
+        self.connectivity = ConnectivityMonitor(self.config.connectivity, self.config.timing,
+                                                clock)
         control = ControlServer(self.options.socket_path, {
             "ping": lambda _req: {"node": self.node, "pid": os.getpid(), "version": __version__},
             "status": lambda _req: self._status(),
@@ -126,8 +136,12 @@ class Service:
         })
         await runtime.start()
         try:
+            self.connectivity.start()
+            await respawner.start()
             await control.start()
         except BaseException:
+            await respawner.stop()
+            self.connectivity.stop()
             await runtime.stop(leave=True, why="control socket failed")
             raise
         for sig, why in ((signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")):
@@ -141,6 +155,7 @@ class Service:
                     socket=self.options.socket_path, version=__version__))
         sd_notify("READY=1", f"STATUS=heartbeating as {self.node}, "
                              f"incarnation {self.incarnation}", f"MAINPID={os.getpid()}")
+        self._feed_watchdog(loop)
         try:
             await self._stop.wait()
         finally:
@@ -149,10 +164,31 @@ class Service:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 with contextlib.suppress(Exception):
                     loop.remove_signal_handler(sig)
+            # As Heartbeat: clients first, then the cluster communication.
+            await respawner.stop()
+            self.connectivity.stop()
             await runtime.stop(leave=True, why=f"stopped by {self._stop_reason or 'an error'}")
             await control.close()
         log.info(kv("daemon stopped", node=self.node, incarnation=self.incarnation))
         return 0
+
+    def _feed_watchdog(self, loop: asyncio.AbstractEventLoop) -> None:
+        """WATCHDOG=1 every half ``WatchdogSec`` from the event loop (sd_watchdog_enabled(3)).
+
+        Sent from the loop itself, so a loop that hangs stops feeding and systemd
+        restarts the daemon; nothing is sent when systemd asked for no watchdog."""
+        usec = os.environ.get("WATCHDOG_USEC", "")
+        pid = os.environ.get("WATCHDOG_PID", "")
+        if not usec.isdigit() or int(usec) == 0 or (pid and pid != str(os.getpid())):
+            return
+        every_s = int(usec) / 2_000_000
+
+        def feed() -> None:
+            if not self._stop.is_set():
+                sd_notify("WATCHDOG=1")
+                loop.call_later(every_s, feed)
+
+        feed()
 
     def request_stop(self, why: str) -> None:
         self._stop_reason = why
@@ -163,9 +199,12 @@ class Service:
         cfg = doc.setdefault("config", {})
         if isinstance(cfg, dict):
             cfg["reload_errors"] = list(self.reload_errors)
+        doc.setdefault("connectivity", self.connectivity.status_doc())
+        doc.setdefault("respawn", self.respawner.status())
         return doc
 
     def _reload_soon(self) -> None:
+        self.logs.reopen()  # logrotate's postrotate sends SIGHUP: reopen before anything
         task = asyncio.get_running_loop().create_task(self.reload())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -194,6 +233,10 @@ class Service:
         if problems:
             return self._refuse(problems)
         self.reload_errors = []
+        if (config.respawn, config.connectivity) != (self.config.respawn,
+                                                     self.config.connectivity):
+            log.warning(kv("respawn and ping changes take effect when the daemon restarts",
+                           file=path))
         self.config = config
         for problem in self.logs.apply(config.logging):
             log.error(problem)

@@ -2,7 +2,8 @@
 
 The daemon calls ``open_links`` once; ``Links.send`` puts a datagram on every
 link and ``on_datagram`` receives what arrives, with the link's name. What the
-bytes mean is ``vigil.wire``'s business.
+bytes mean is ``vigil.wire``'s business. ``Pinger`` sends ICMP echoes to the
+ping nodes (``vigil.net.ping``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from vigil.net.links import (
     LinkStats,
     open_links,
 )
+from vigil.net.ping import Pinger, PingError, PingStats
 
 __all__ = [
     "DatagramHandler",
@@ -22,5 +24,8 @@ __all__ = [
     "LinkState",
     "LinkStats",
     "Links",
+    "PingError",
+    "PingStats",
+    "Pinger",
     "open_links",
 ]
