@@ -7,6 +7,7 @@ set -euo pipefail
 NEEDED=(
   "iproute2:/usr/bin/ip"
   "resource-agents:/usr/lib/ocf/resource.d/heartbeat/Dummy"
+  "fence-agents:/usr/sbin/fence_dummy"
 )
 missing=()
 for item in "${NEEDED[@]}"; do

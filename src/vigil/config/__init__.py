@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from vigil.config.authkeys import read_authkeys
 from vigil.config.diagnostics import ConfigError, Diagnostic, Diagnostics, Severity
 from vigil.config.model import (
     INFINITY,
@@ -85,6 +86,7 @@ __all__ = [
     "Timing",
     "load",
     "load_or_raise",
+    "read_authkeys",
 ]
 
 

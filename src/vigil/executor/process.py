@@ -28,6 +28,7 @@ from vigil.agents import ProgramOutcome
 
 OUTPUT_KEEP_BYTES = 64 * 1024
 _REAP_AFTER_KILL_S = 5.0
+_STDIN_MAX = 16 * 1024  # well under the 64 KiB a Linux pipe holds
 
 
 class _Tail:
@@ -98,17 +99,29 @@ async def _end_group(proc: asyncio.subprocess.Process, grace_s: float) -> bool:
 
 async def run_program(argv: tuple[str, ...], env: Mapping[str, str], timeout_ms: int, *,
                       kill_grace_ms: int = 2000,
-                      keep_bytes: int = OUTPUT_KEEP_BYTES) -> ProgramOutcome:
-    """Run ARGV with ENV; kill its process group after TIMEOUT_MS (TERM, grace, KILL)."""
+                      keep_bytes: int = OUTPUT_KEEP_BYTES,
+                      stdin: bytes | None = None) -> ProgramOutcome:
+    """Run ARGV with ENV; kill its process group after TIMEOUT_MS (TERM, grace, KILL).
+
+    STDIN (fence agents read their options there) must fit a pipe's buffer: it
+    is written in full before the program starts, so nothing here can block.
+    """
+    if stdin is not None and len(stdin) > _STDIN_MAX:
+        raise ValueError(f"stdin of {len(stdin)} bytes exceeds {_STDIN_MAX}")
     started = time.monotonic()
 
     def elapsed() -> int:
         return round((time.monotonic() - started) * 1000)
 
+    in_fd: int = subprocess.DEVNULL
+    if stdin is not None:
+        in_fd, in_w = os.pipe()
+        os.write(in_w, stdin)
+        os.close(in_w)
     rfd, wfd = os.pipe()
     try:
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=subprocess.DEVNULL, stdout=wfd, stderr=wfd, env=dict(env),
+            *argv, stdin=in_fd, stdout=wfd, stderr=wfd, env=dict(env),
             cwd="/", process_group=0)
     except OSError as e:
         os.close(rfd)
@@ -116,6 +129,8 @@ async def run_program(argv: tuple[str, ...], env: Mapping[str, str], timeout_ms:
                               exec_errno=e.errno)
     finally:
         os.close(wfd)
+        if stdin is not None:
+            os.close(in_fd)
     tail = _Tail(rfd, keep_bytes)
     timed_out = killed = False
     try:
