@@ -132,13 +132,28 @@ class Membership:
         trigger = handler(self, event, now_ms, out)
         if isinstance(event, LeaveRequested):
             return out  # it just left: no heartbeat, no timer
+        touched = self._touched(event)
         if self._peer_due is None or self._peer_due <= now_ms:
             for peer in self._peers.values():
                 peer.advance(now_ms, self._config.timing, out)
-        view_trigger = self._refresh(out)
+            touched = None
+        view_trigger = self._refresh(out, touched)
         self._send_heartbeat(now_ms, view_trigger or trigger, out)
-        self._arm_timer(now_ms, out)
+        self._arm_timer(now_ms, out, touched)
         return out
+
+    def _touched(self, event: Event) -> tuple[PeerDetector, ...] | None:
+        """The only peers EVENT's handler can have changed; None: maybe any.
+
+        A heartbeat or leave changes its sender's detector and no other, so
+        the view and the timer need only look at that one: each peer is heard
+        every keepalive, and a scan of all N peers per heartbeat made a
+        node's work grow as N squared.
+        """
+        if isinstance(event, HeartbeatReceived | LeaveReceived):
+            peer = self._peers.get(event.sender)
+            return () if peer is None else (peer,)
+        return None
 
     # -- one handler per event: each returns why to send a heartbeat now, if so --
 
@@ -288,13 +303,16 @@ class Membership:
                 members.append(ViewMember(peer.node, peer.incarnation))
         return View.of(members)
 
-    def _refresh(self, out: list[Effect]) -> str | None:
+    def _refresh(self, out: list[Effect],
+                 touched: tuple[PeerDetector, ...] | None = None) -> str | None:
         """Recompute view, agreement, quorum and DC; report what changed.
 
+        Only TOUCHED peers (None: any) can have ``changed`` set, since every
+        refresh clears it on the peers it looks at.
         Returns why to send a heartbeat at once (the view changed), or None.
         """
         changed = self._quorum is None
-        for peer in self._peers.values():
+        for peer in self._peers.values() if touched is None else touched:
             if peer.changed:
                 peer.changed = False
                 changed = True
@@ -383,8 +401,22 @@ class Membership:
         body = HeartbeatBody(self.view, self._dc, quorum.quorate, self._digest, self._leaving)
         out.append(Send(MessageKind.HEARTBEAT, body, reason))
 
-    def _arm_timer(self, now_ms: int, out: list[Effect]) -> None:
+    def _arm_timer(self, now_ms: int, out: list[Effect],
+                   touched: tuple[PeerDetector, ...] | None = None) -> None:
         timing = self._config.timing
+        if (touched is not None and self._peer_due is not None
+                and self._timer_at == self._next_send_ms):
+            # The timer waits for the next heartbeat: no peer deadline came
+            # before it, and only TOUCHED peers moved. If theirs are still no
+            # earlier than that and than ``_peer_due``, neither changes (the
+            # kept ``_peer_due`` may be early, never late).
+            floor = max(self._peer_due, self._next_send_ms)
+            for peer in touched:
+                soonest = peer.deadline(now_ms, timing)
+                if soonest is not None and soonest[0] < floor:
+                    break
+            else:
+                return
         at = self._next_send_ms
         due: tuple[PeerDetector, str] | None = None
         peer_due: int | None = None

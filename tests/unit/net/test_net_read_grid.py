@@ -1,0 +1,134 @@
+"""Links read on a grid (``Links.read_on_grid``): what arrives waits for the next
+read instead of waking the daemon, and nothing is lost in between."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+from dataclasses import dataclass, field
+
+import pytest
+
+from vigil.config import (
+    Auth,
+    AuthKey,
+    AuthMethod,
+    ClusterConfig,
+    Endpoint,
+    Link,
+    LinkKind,
+    Node,
+    NodeName,
+    Timing,
+)
+from vigil.net import Links, open_links
+
+pytestmark = pytest.mark.timeout(20)
+
+A, B = NodeName("alpha"), NodeName("beta")
+#: A grid whose next point never comes during a test: reads happen only on ``drain``.
+FAR = 3600.0
+
+
+@dataclass
+class Inbox:
+    got: list[bytes] = field(default_factory=list)
+
+    def __call__(self, data: bytes, link: str, source: tuple[str, int]) -> None:
+        self.got.append(data)
+
+
+def _config() -> ClusterConfig:
+    net = f"127.{random.randrange(16, 250)}.{random.randrange(1, 250)}"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    link = Link("hb", LinkKind.UCAST, port,
+                addresses={A: Endpoint(f"{net}.1"), B: Endpoint(f"{net}.2")})
+    return ClusterConfig(nodes=(Node(A), Node(B)), links=(link,),
+                         timing=Timing(1000, 2000, 3000, 6000),
+                         auth=Auth(1, {1: AuthKey(1, AuthMethod.HMAC_SHA256, b"k")}))
+
+
+async def _pair() -> tuple[Links, Links, Inbox]:
+    config, inbox = _config(), Inbox()
+    alpha = await open_links(config, A, Inbox())
+    beta = await open_links(config, B, inbox)
+    loop = asyncio.get_running_loop()
+    beta.read_on_grid(loop.time() + FAR, FAR)
+    return alpha, beta, inbox
+
+
+async def _until(check: object, what: str) -> None:
+    for _ in range(500):
+        if callable(check) and check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+async def _settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.05)
+
+
+async def test_on_a_grid_nothing_is_read_on_arrival_and_a_drain_reads_it_all_in_order() -> None:
+    alpha, beta, inbox = await _pair()
+    try:
+        sent = [f"beat {i}".encode() for i in range(5)]
+        for data in sent:
+            alpha.send(data)
+        await _settle()
+        assert inbox.got == []
+        beta.drain()
+        await _until(lambda: len(inbox.got) >= 5, "the drain")
+        assert inbox.got == sent
+        assert beta.stats()["hb"].received == 5
+    finally:
+        alpha.close()
+        beta.close()
+
+
+async def test_a_burst_larger_than_one_batch_is_read_to_the_end_by_one_drain() -> None:
+    alpha, beta, inbox = await _pair()
+    try:
+        # Over two batches (64 each), and within the default socket buffer.
+        sent = [f"burst {i}".encode() for i in range(150)]
+        for data in sent:
+            alpha.send(data)
+        await _settle()
+        beta.drain()
+        await _until(lambda: len(inbox.got) >= 150, "all 150 datagrams")
+        assert inbox.got == sent
+    finally:
+        alpha.close()
+        beta.close()
+
+
+async def test_the_grid_reads_by_itself_when_its_time_comes() -> None:
+    config, inbox = _config(), Inbox()
+    alpha = await open_links(config, A, Inbox())
+    beta = await open_links(config, B, inbox)
+    try:
+        beta.read_on_grid(asyncio.get_running_loop().time(), 0.02)
+        alpha.send(b"one")
+        await _until(lambda: inbox.got == [b"one"], "the next grid point")
+    finally:
+        alpha.close()
+        beta.close()
+
+
+async def test_a_link_reopened_while_on_a_grid_stays_on_it() -> None:
+    alpha, beta, inbox = await _pair()
+    try:
+        assert beta.reopen("hb")
+        alpha.send(b"after reopen")
+        await _settle()
+        assert inbox.got == []
+        beta.drain()
+        await _until(lambda: inbox.got == [b"after reopen"], "the drain")
+    finally:
+        alpha.close()
+        beta.close()
