@@ -8,7 +8,9 @@ import traceback
 import click
 
 from vigil import __version__
+from vigil.cli.admin_cmd import ADMIN_COMMANDS
 from vigil.cli.agent_cmd import agent_group
+from vigil.cli.arbiter_cmd import arbiter_command
 from vigil.cli.compat import compat_group
 from vigil.cli.config_cmd import config_group
 from vigil.cli.daemon_cmd import daemon_command
@@ -48,7 +50,10 @@ cli.add_command(config_group)
 cli.add_command(agent_group)
 cli.add_command(daemon_command)
 cli.add_command(status_command)
+cli.add_command(arbiter_command)
 cli.add_command(compat_group)
+for _command in ADMIN_COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from vigil.cli import resources_view
 from vigil.cli.control_client import DEFAULT_SOCKET_PATH, request
 from vigil.exitcodes import VigilError
 
@@ -174,6 +175,7 @@ def plain_lines(doc: Doc) -> list[str]:
     lines.append(f"Dropped datagrams: {_drop_words(doc)}")
     for err in (doc.get("config") or {}).get("reload_errors") or []:
         lines.append(f"Last reload failed: {err}")
+    lines.extend(resources_view.resource_lines(doc))
     return lines
 
 
@@ -217,3 +219,4 @@ def _show_rich(doc: Doc) -> None:
     console.print(f"Dropped datagrams: {drops}", style="" if drops == "none" else "yellow")
     for err in (doc.get("config") or {}).get("reload_errors") or []:
         console.print(f"Last reload failed: {err}", style="bold red")
+    resources_view.show_rich(doc, console)

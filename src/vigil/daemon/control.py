@@ -16,6 +16,13 @@ Protocol (stable; the CLI's ``vigil.cli.control_client`` speaks it):
   ``status``  the status document described in ``docs/status.md``.
   ``reload``  read the configuration again, as SIGHUP:
               ``{"reloaded": bool, "errors": [ "FILE:LINE: error: ..." ]}``.
+  ``standby`` ``{"node"}`` (default: this node), ``online`` ``{"node"}``,
+  ``move`` ``{"target", "node"}``, ``unmove`` ``{"target"}``, ``cleanup``
+              ``{"target"}`` (a resource or group): forwarded to the DC and
+              answered once the DC accepted it, ``{"accepted": true, "message"}``;
+              a refusal is ``ok: false`` with the DC's or this node's words.
+  ``events``  ``{"source", "events": [{"seq", "at_ms", "time", "node", "kind",
+              "resource", "text"}]}``: this node's events and the DC's, by time.
 
 A request the daemon cannot parse or does not know gets an ``ok: false``
 answer; the connection stays usable. Nothing a client sends can stop the daemon.

@@ -10,11 +10,13 @@ Order of start-up, and why:
    then the control socket;
 5. tell systemd READY=1.
 
-SIGTERM/SIGINT: STOPPING=1, a leave message on every link (peers mark us
-dead at once instead of waiting for deadtime, as Heartbeat's shutdown
-message), respawned programs get SIGTERM (then SIGKILL), close everything,
-exit 0. SIGHUP: reopen the log files (logrotate), re-read the configuration;
-apply it when valid, otherwise log every error and keep running the old one.
+SIGTERM/SIGINT: STOPPING=1, this node's resources are handed over (the DC
+moves them; without a DC they are stopped here), a leave message on every
+link (peers mark us dead at once instead of waiting for deadtime, as
+Heartbeat's shutdown message), respawned programs get SIGTERM (then
+SIGKILL), close everything, exit 0. SIGHUP: reopen the log files (logrotate),
+re-read the configuration; apply it when valid, otherwise log every error and
+keep running the old one.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vigil import __version__
 from vigil.config import ClusterConfig, ConfigError, load
@@ -36,6 +40,7 @@ from vigil.daemon.connectivity import ConnectivityMonitor
 from vigil.daemon.control import CommandError, ControlServer
 from vigil.daemon.logsetup import LOGGER_NAME, LogSetup, kv
 from vigil.daemon.notify import sd_notify
+from vigil.daemon.resources import ResourceRuntime, admin_command, shutdown_timeout_s
 from vigil.daemon.respawn import Respawner
 from vigil.daemon.runtime import NodeRuntime
 from vigil.daemon.statedir import StateDir
@@ -124,6 +129,11 @@ class Service:
         runtime = NodeRuntime(self.config, self.node, self.incarnation, clock,
                               config_path=self.options.config_path)
         self.runtime = runtime
+        #: This node's resources: coordinator and executor (docs/coordinator.md).
+        self.resources = ResourceRuntime(
+            self.config, self.node, self.incarnation, clock, state_dir=self.options.state_dir,
+            send=runtime.send_message, drain=self._drain_links)
+        runtime.resources = self.resources
         respawner = Respawner(self.config.respawn)  # an unknown user stops us here
         self.respawner = respawner
         #: This node's connectivity (ping nodes, score): ``snapshot()``, ``subscribe()``.
@@ -133,8 +143,13 @@ class Service:
             "ping": lambda _req: {"node": self.node, "pid": os.getpid(), "version": __version__},
             "status": lambda _req: self._status(),
             "reload": lambda _req: self._reload_command(),  # awaited by the server
+            **{cmd: self._admin_handler(cmd)
+               for cmd in ("standby", "online", "move", "unmove", "cleanup")},
+            "events": lambda _req: self._events_command(),
         })
         await runtime.start()
+        self.resources.start()
+        self.connectivity.subscribe(lambda snap: self.resources.on_connectivity(snap.score))
         try:
             self.connectivity.start()
             await respawner.start()
@@ -164,10 +179,14 @@ class Service:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 with contextlib.suppress(Exception):
                     loop.remove_signal_handler(sig)
-            # As Heartbeat: clients first, then the cluster communication.
+            # As Heartbeat: resources handed over first, then clients, then the
+            # cluster communication.
+            why = f"stopped by {self._stop_reason or 'an error'}"
+            await self.resources.shutdown(why, shutdown_timeout_s(self.config))
             await respawner.stop()
             self.connectivity.stop()
-            await runtime.stop(leave=True, why=f"stopped by {self._stop_reason or 'an error'}")
+            await runtime.stop(leave=True, why=why)
+            await self.resources.close()
             await control.close()
         log.info(kv("daemon stopped", node=self.node, incarnation=self.incarnation))
         return 0
@@ -201,7 +220,33 @@ class Service:
             cfg["reload_errors"] = list(self.reload_errors)
         doc.setdefault("connectivity", self.connectivity.status_doc())
         doc.setdefault("respawn", self.respawner.status())
+        doc.update(self.resources.status())
         return doc
+
+    def _drain_links(self) -> None:
+        if self.runtime.links is not None:
+            self.runtime.links.drain()
+
+    def _admin_handler(self, cmd: str) -> Callable[[Mapping[str, Any]], Awaitable[object]]:
+        async def handle(req: Mapping[str, Any]) -> object:
+            if self._stop.is_set():
+                raise CommandError("the daemon is stopping")
+            command = admin_command(cmd, req, self.node)
+            timeout = float(req.get("timeout", 55.0)) if isinstance(
+                req.get("timeout"), int | float) else 55.0
+            try:
+                answer = await self.resources.admin(command, timeout)
+            except TimeoutError:
+                raise CommandError(f"{command}: the DC did not confirm within {timeout:g} s",
+                                   "check `vigil status`: is there a DC with quorum?") from None
+            if not answer.accepted:
+                raise CommandError(answer.reason, answer.hint or None)
+            return {"accepted": True, "message": answer.reason}
+        return handle
+
+    async def _events_command(self) -> object:
+        answered = await self.resources.events(10.0)
+        return self.resources.events_doc(answered)
 
     def _reload_soon(self) -> None:
         self.logs.reopen()  # logrotate's postrotate sends SIGHUP: reopen before anything
@@ -233,6 +278,9 @@ class Service:
         if problems:
             return self._refuse(problems)
         self.reload_errors = []
+        if (config.resources, config.groups) != (self.config.resources, self.config.groups):
+            log.warning(kv("resource and group changes take effect when the daemon restarts",
+                           file=path))
         if (config.respawn, config.connectivity) != (self.config.respawn,
                                                      self.config.connectivity):
             log.warning(kv("respawn and ping changes take effect when the daemon restarts",
