@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from sim_factory import cluster, timing
-
+from cluster_configs import cluster, timing
 from vigil.config import (
     AgentSpec,
     AutoFailback,

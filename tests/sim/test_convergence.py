@@ -11,8 +11,8 @@ same stable view of all nodes and the same DC, and keep it.
 from __future__ import annotations
 
 import pytest
-from sim_factory import cluster, timing
 
+from cluster_configs import cluster, timing
 from vigil.config import NodeName, Timing
 from vigil.membership import CoordinatorChanged, ViewChanged
 from vigil.sim import (

@@ -4,8 +4,8 @@ deadtime after the last heartbeat, initdead at start-up, restarts and clean leav
 from __future__ import annotations
 
 import pytest
-from sim_factory import NATIVE_DEFAULT, cluster, timing
 
+from cluster_configs import NATIVE_DEFAULT, cluster, timing
 from vigil.config import NodeName, Timing
 from vigil.membership import ChangeCause, PeerState, PeerStateChanged, Send
 from vigil.sim import Delay, LinkConditions, Simulation

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sim_factory import NATIVE_DEFAULT, cluster
 
+from cluster_configs import NATIVE_DEFAULT, cluster
 from vigil.membership import PeerState, PeerStateChanged, ViewChanged
 from vigil.sim import Delay, LinkConditions, Simulation
 

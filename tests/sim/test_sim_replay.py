@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from sim_factory import cluster, timing
 
+from cluster_configs import cluster, timing
 from vigil.config import NodeName
 from vigil.membership import Effect, PeerState, PeerStateChanged
 from vigil.sim import (

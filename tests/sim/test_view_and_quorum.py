@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sim_factory import cluster, timing
-
+from cluster_configs import cluster, timing
 from vigil.config import ClusterConfig, NodeName, NoQuorumPolicy
 from vigil.membership import CoordinatorChanged, PeerState, PeerStateChanged, QuorumChanged
 from vigil.sim import Delay, LinkConditions, Simulation, agreement

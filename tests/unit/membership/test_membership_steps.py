@@ -7,8 +7,8 @@ from dataclasses import replace
 from typing import TypeVar
 
 import pytest
-from membership_factory import cluster, timing
 
+from cluster_configs import cluster, timing
 from vigil.config import ClusterConfig, NodeName
 from vigil.membership import (
     ChangeCause,

@@ -1,4 +1,4 @@
-"""Cluster configurations for simulated runs, built directly (no parser needed)."""
+"""Cluster configurations for membership and simulator tests, built directly (no parser)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,17 @@ from vigil.config import (
     Quorum,
     Timing,
 )
+from vigil.config.native_schema import (
+    DEFAULT_DEADTIME_KEEPALIVES,
+    DEFAULT_INITDEAD_DEADTIMES,
+    DEFAULT_KEEPALIVE_MS,
+)
 
-#: The native default timing profile (vigil.config native_schema: keepalive
-#: 200 ms, deadtime 10 keepalives, warntime deadtime / 2, initdead 3 deadtimes).
-NATIVE_DEFAULT = Timing(keepalive_ms=200, warntime_ms=1500, deadtime_ms=3000, initdead_ms=9000)
+#: The native default timing profile, from the native reader's own defaults.
+_KEEPALIVE = DEFAULT_KEEPALIVE_MS
+_DEADTIME = DEFAULT_DEADTIME_KEEPALIVES * _KEEPALIVE
+NATIVE_DEFAULT = Timing(keepalive_ms=_KEEPALIVE, warntime_ms=_DEADTIME // 2,
+                        deadtime_ms=_DEADTIME, initdead_ms=DEFAULT_INITDEAD_DEADTIMES * _DEADTIME)
 
 
 def cluster(
