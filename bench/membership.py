@@ -14,9 +14,10 @@
    as % of one core from /proc/PID/stat (utime + stime) over a window, and
    resident memory (VmRSS). Targets: under 1 % and under 40 MB per daemon.
    For scale, the same window also measures an empty asyncio loop woken as
-   often as a daemon is (one wake-up per datagram received, plus keepalive
-   timers): on a loaded or virtualised machine a wake-up alone can cost
-   100+ us, which no daemon work can get under.
+   often as a daemon really is (its main thread's voluntary context switches
+   from /proc/PID/status, node1's, over the first half of the window): on a
+   loaded or virtualised machine a wake-up alone can cost 100+ us, which no
+   daemon work can get under.
    ``--direct`` starts the daemons without the ``vigil`` command line (its
    imports included), to tell the daemon's own memory from the CLI's.
 
@@ -153,9 +154,10 @@ def _free_port(hosts: list[str]) -> int:
         socks: list[socket.socket] = []
         try:
             for host in hosts:
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind((host, port))
+                for p in (port, port + 1):  # the heartbeat and the control port
+                    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    socks.append(s)
+                    s.bind((host, p))
             return port
         except OSError:
             continue
@@ -242,6 +244,14 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
+def _wakeups(pid: int) -> int:
+    """Times PID's main thread (the event loop) blocked and was woken."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    return 0
+
+
 def footprint(args: argparse.Namespace, root: Path) -> None:
     cluster = Cluster(root / "footprint", args.footprint_nodes, args.keepalive,
                       args.deadtime)
@@ -253,14 +263,15 @@ def footprint(args: argparse.Namespace, root: Path) -> None:
         cluster.wait("all daemons to agree", lambda: cluster.agreed(cluster.names), 120)
         time.sleep(args.settle)
         pids = {n: p.pid for n, p in cluster.procs.items()}
-        received0 = sum(link["received"] for link in cluster.status("node1")["links"])
         t0 = time.monotonic()
         ticks0 = {n: _cpu_ticks(pid) for n, pid in pids.items()}
+        wakes0 = {n: _wakeups(pid) for n, pid in pids.items()}
         time.sleep(args.window / 2)
-        # The daemon's wake-up rate, from the first half of the window: then an empty
-        # loop at that rate runs through the second half, for scale.
-        rate = ((sum(link["received"] for link in cluster.status("node1")["links"])
-                 - received0) / (time.monotonic() - t0) + 1000 / args.keepalive)
+        # The daemons' real wake-up rate over the first half of the window: then an
+        # empty loop at that rate runs through the second half, for scale.
+        half = time.monotonic() - t0
+        wakes = {n: (_wakeups(pid) - wakes0[n]) / half for n, pid in pids.items()}
+        rate = statistics.median(wakes.values())
         idle = subprocess.run([sys.executable, "-c", IDLE_LOOP, str(rate),
                                str(args.window / 2)], capture_output=True, text=True,
                               check=True)
@@ -274,6 +285,8 @@ def footprint(args: argparse.Namespace, root: Path) -> None:
         cluster.close()
     print(f"  CPU per daemon: mean {statistics.mean(cpu.values()):.2f} %, "
           f"max {max(cpu.values()):.2f} % of one core (target < 1 %)")
+    print(f"  wake-ups per daemon: median {rate:.1f}/s, max {max(wakes.values()):.1f}/s "
+          "(voluntary context switches of the loop thread)")
     print(f"  for scale: an empty asyncio loop woken {rate:.0f} times a second (as a "
           f"daemon is) used {float(idle.stdout):.2f} % here at the same time")
     how = "started without the CLI (--direct)" if args.direct else "started as vigil daemon"

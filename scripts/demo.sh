@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# make demo: three vigil daemons on loopback notice a crash, a restart and a clean stop.
+# make demo: vigil fails a service over.
 #
-# Uses examples/native/loopback-3node.toml (127.0.0.1-3, UDP port 6940) in a
-# temporary state directory; needs no root. Every daemon it starts is stopped
-# on exit, whatever happens (trap).
+# As root (and unless VIGIL_DEMO=loopback): two nodes and a client in network
+# namespaces, a VIP and an LSB service moving when the active node crashes and
+# coming back with it, as the client sees it (scripts/netns_demo.py).
+#
+# Otherwise: three vigil daemons on loopback notice a crash, a restart and a
+# clean stop, and move their vigil:dummy resources. Uses
+# examples/native/loopback-3node.toml (127.0.0.1-3, UDP port 6940) in a
+# temporary state directory. Every daemon it starts is stopped on exit,
+# whatever happens (trap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VIGIL=$PWD/.venv/bin/vigil
 PY=$PWD/.venv/bin/python
+
+if [ "$(id -u)" -eq 0 ] && [ "${VIGIL_DEMO:-netns}" != loopback ] &&
+   command -v ip >/dev/null && command -v unshare >/dev/null; then
+  exec "$PY" scripts/netns_demo.py  # cleans up after itself, Ctrl-C included
+fi
 EXAMPLE=examples/native/loopback-3node.toml
 
 work=$(mktemp -d /tmp/vigil-demo.XXXXXX)
@@ -54,6 +65,13 @@ wait_for() {  # wait_for SECONDS WHAT NODE EXPR: poll until EXPR is True on NODE
 }
 
 agreed='d["quorate"] and d["view"]["stable"] and len(d["view"]["members"]) == 3'
+# group_on GROUP NODE: every member of GROUP running on NODE
+group_on() {
+  printf 'all(r["node"] == "%s" and r["state"] == "running" for r in d["resources"] if r["group"] == "%s")' "$2" "$1"
+}
+where() {  # where NODE GROUP: the node GROUP runs on, as NODE reports it
+  q "$1" "next(r['node'] for r in d['resources'] if r['group'] == '$2')"
+}
 
 step "1. The configuration: three nodes on 127.0.0.1-3, keepalive 100 ms, deadtime 1 s"
 run "$VIGIL" config check "$CONFIG" | head -n 6
@@ -63,42 +81,55 @@ for n in node1 node2 node3; do start $n; say "$n: pid ${PID[$n]}"; done
 wait_for 15 "three nodes agree" node1 "$agreed"
 wait_for 5 "node3 agrees too" node3 "$agreed"
 say "They heard each other, agreed on one view, elected node1 DC (first in config order)."
+wait_for 15 "web-group on node1" node1 "$(group_on web-group node1)"
+wait_for 15 "db-group on node2" node1 "$(group_on db-group node2)"
+say "Each group runs on its preferred node (vigil:dummy resources: a state file per node)."
 run "$VIGIL" status --socket "$work/node1.sock"
 
-step "3. Crash node3 (SIGKILL: no goodbye, its heartbeats just stop)"
-kill -KILL "${PID[node3]}"
-wait "${PID[node3]}" 2>/dev/null || true
-unset 'PID[node3]'
+step "3. Crash node2, which runs db-group (SIGKILL: no goodbye, its heartbeats just stop)"
+kill -KILL "${PID[node2]}"
+wait "${PID[node2]}" 2>/dev/null || true
+unset 'PID[node2]'
 t0=$(date +%s%N)
-wait_for 10 "node1 sees node3 dead" node1 'n["node3"]["state"] == "dead"'
-wait_for 10 "node2 sees node3 dead" node2 'n["node3"]["state"] == "dead"'
+wait_for 10 "node1 sees node2 dead" node1 'n["node2"]["state"] == "dead"'
 ms=$((($(date +%s%N) - t0) / 1000000))
-silent=$(q node1 'n["node3"]["last_heard_ms"] - n["node3"]["state_since_ms"]')
-say "Both survivors report node3 dead (seen by this script ${ms} ms after the kill, polling)."
+silent=$(q node1 'n["node2"]["last_heard_ms"] - n["node2"]["state_since_ms"]')
+say "node1 reports node2 dead (seen by this script ${ms} ms after the kill, polling)."
 say "node1 declared it dead after ${silent} ms of silence: deadtime is 1000 ms."
+wait_for 10 "db-group running again" node1 \
+  'all(r["state"] == "running" and r["node"] != "node2" for r in d["resources"] if r["group"] == "db-group")'
+ms=$((($(date +%s%N) - t0) / 1000000))
+db=$(where node1 db-group)
+say "db-group runs on $db now (seen ${ms} ms after the kill); web-group did not move."
 say "Votes present: $(q node1 'd["quorum"]["votes"]') of 3, quorate: $(q node1 'd["quorate"]'), DC: $(q node1 'd["dc"]')."
 run "$VIGIL" status --socket "$work/node1.sock"
 say "node1's log says why:"
-grep -E "peer dead node=node3|view changed.*gone node3" "$work/node1.log" | sed 's/^/     /'
+grep -E "peer dead node=node2|Start db on" "$work/node1.log" | sed 's/^/     /'
 
-step "4. Restart node3: the same node, a new incarnation"
-start node3
-wait_for 15 "node3 back in the view" node1 "$agreed"
-say "node3 came back with incarnation $(q node1 'n["node3"]["incarnation"]') (it was 1): peers know it restarted,"
+step "4. Restart node2: the same node, a new incarnation"
+start node2
+wait_for 15 "node2 back in the view" node1 "$agreed"
+say "node2 came back with incarnation $(q node1 'n["node2"]["incarnation"]') (it was 1): peers know it restarted,"
 say "so nothing from its previous life is trusted."
+sleep 1
+say "auto_failback is off in this example: db-group stays on $(where node2 db-group)."
 run "$VIGIL" status --socket "$work/node2.sock"
 
-step "5. Stop node2 cleanly (SIGTERM): it tells the others it is leaving"
-kill -TERM "${PID[node2]}"
-rc=0; wait "${PID[node2]}" || rc=$?
-unset 'PID[node2]'
-wait_for 5 "node1 sees node2 left" node1 'n["node2"]["left"]'
-say "node2 exited with status $rc; node1 marked it dead after $(q node1 'n["node2"]["last_heard_ms"] - n["node2"]["state_since_ms"]') ms of silence,"
-say "not after the 1 s deadtime, because node2 said goodbye."
-grep -E "peer left node=node2" "$work/node1.log" | sed 's/^/     /'
+if [ "$db" = node3 ]; then other=node1; else other=node3; fi
+step "5. Stop $db cleanly (SIGTERM): it hands db-group over and tells the others it is leaving"
+kill -TERM "${PID[$db]}"
+rc=0; wait "${PID[$db]}" || rc=$?
+unset "PID[$db]"
+wait_for 5 "$other sees $db left" $other "n['$db']['left']"
+wait_for 5 "db-group running again" $other "$(group_on db-group node2)"
+say "$db exited with status $rc after db-group was started on $(where $other db-group);"
+say "$other marked $db dead after $(q $other "n['$db']['last_heard_ms'] - n['$db']['state_since_ms']") ms of silence,"
+say "not after the 1 s deadtime, because $db said goodbye."
+grep -E "peer left node=$db" "$work/$other.log" | sed 's/^/     /'
+run "$VIGIL" status --socket "$work/$other.sock"
 
 step "6. Stop the rest"
-for n in node1 node3; do
+for n in "${!PID[@]}"; do
   kill -TERM "${PID[$n]}"
   rc=0; wait "${PID[$n]}" || rc=$?
   unset "PID[$n]"

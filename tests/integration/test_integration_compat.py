@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from loopback_cluster import VIGIL, LoopbackCluster
+from loopback_cluster import VIGIL, LoopbackCluster, config_text
 
 from prereqs import require_root
 
@@ -115,19 +115,84 @@ def test_status_shows_connectivity_and_the_respawned_helper_stops_with_the_daemo
     assert not Path(f"/proc/{new_pid}").exists()
 
 
-def test_hb_standby_asks_the_daemon_or_says_clearly_it_cannot(
+def compat(cluster: LoopbackCluster, node: str, tool: str,
+           *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(VIGIL), "compat", tool, *args], check=False,
+                          capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "VIGIL_SOCKET": str(cluster[node].socket)})
+
+
+def test_hb_standby_without_resources_says_going_standby_and_rejects_a_bad_word(
     pinging: LoopbackCluster
 ) -> None:
-    proc = subprocess.run([str(VIGIL), "compat", "hb_standby"], check=False,
-                          capture_output=True,
-                          text=True, timeout=20,
-                          env={**os.environ, "VIGIL_SOCKET": str(pinging["node1"].socket)})
-    if proc.returncode == 6:  # the daemon has no standby command (yet)
-        assert "does not support `standby` yet" in proc.stderr
-    else:
-        assert (proc.returncode, proc.stdout) == (0, "hb_standby: standby node1: done\n")
+    proc = compat(pinging, "node1", "hb_standby")
+    assert (proc.returncode, proc.stdout) == (0, "Going standby [all].\n"), proc.stderr
+    assert pinging["node1"].status()["coordinator"]["standby"] == ["node1"]
     bad = subprocess.run([str(VIGIL), "compat", "hb_standby", "sideways"], check=False,
-                          capture_output=True,
+                         capture_output=True,
                          text=True, timeout=20, env={**os.environ, "VIGIL_SOCKET": "/none"})
     assert bad.returncode == 1
     assert "hb_standby: wrong resources(sideways)." in bad.stderr
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "native" / "loopback-3node.toml"
+
+
+@pytest.fixture
+def two_groups(make_cluster: Callable[..., LoopbackCluster]) -> LoopbackCluster:
+    """node1 and node2 running examples/native/loopback-3node.toml's groups at home
+    (web-group on node1, db-group on node2), auto_failback on, as haresources would."""
+    c = make_cluster(2)
+    example = EXAMPLE.read_text()
+    text = config_text(c.names, c.hosts, c.port, keepalive_ms=c.keepalive_ms,
+                       deadtime_ms=c.deadtime_ms,
+                       extra=example[example.index("[[resource]]"):example.index("[quorum]")])
+    c.write_config(text=text.replace('name = "itest"', 'name = "itest"\nauto_failback = "on"'))
+    c.start()
+    c.wait_until("2 nodes agree", lambda: c.agreed(c.names))
+    c.wait_until("each group at home", lambda: groups(c) == {"web-group": "node1",
+                                                              "db-group": "node2"})
+    return c
+
+
+def groups(c: LoopbackCluster) -> dict[str, str | None]:
+    """Each group's node (every member running there), as node2's daemon reports it."""
+    out: dict[str, set[str | None]] = {}
+    for r in c["node2"].status()["resources"]:
+        out.setdefault(r["group"], set()).add(r["node"] if r["state"] == "running" else None)
+    return {g: nodes.pop() if len(nodes) == 1 else None for g, nodes in out.items()}
+
+
+def rscstatus(c: LoopbackCluster) -> dict[str, str]:
+    return {n: cl_status(c, n, "rscstatus")[1].strip() for n in c.names}
+
+
+def test_rscstatus_hb_standby_and_hb_takeover_move_groups_as_heartbeat_did(
+    two_groups: LoopbackCluster
+) -> None:
+    c = two_groups
+    assert rscstatus(c) == {"node1": "local", "node2": "local"}
+    assert cl_status(c, "node1", "rscstatus", "-m")[:2] == (
+        0, "This node is holding local resources.\n")
+
+    # hb_standby (all): node1 gives everything up.
+    proc = compat(c, "node1", "hb_standby")
+    assert (proc.returncode, proc.stdout) == (0, "Going standby [all].\n"), proc.stderr
+    c.wait_until("both groups on node2", lambda: groups(c) == {"web-group": "node2",
+                                                               "db-group": "node2"})
+    assert rscstatus(c) == {"node1": "none", "node2": "all"}
+
+    # hb_takeover (all): node1 takes everything, silently as Heartbeat's.
+    proc = compat(c, "node1", "hb_takeover")
+    assert (proc.returncode, proc.stdout) == (0, ""), proc.stderr
+    c.wait_until("both groups on node1", lambda: groups(c) == {"web-group": "node1",
+                                                               "db-group": "node1"})
+    assert rscstatus(c) == {"node1": "all", "node2": "none"}
+    assert c["node1"].status()["coordinator"]["standby"] == []
+
+    # hb_standby failback (= foreign): node2's group goes home, node1 keeps its own.
+    proc = compat(c, "node1", "hb_standby", "failback")
+    assert (proc.returncode, proc.stdout) == (0, "Going standby [foreign].\n"), proc.stderr
+    c.wait_until("db-group home on node2", lambda: groups(c) == {"web-group": "node1",
+                                                                 "db-group": "node2"})
+    assert rscstatus(c) == {"node1": "local", "node2": "local"}

@@ -132,14 +132,21 @@ def test_cleanup_of_a_blocked_resource_probes_it_again_and_the_move_completes() 
 def test_with_fencing_configured_a_failed_stop_asks_to_fence_and_nothing_is_planned() -> None:
     config = with_groups(3, {"web": ("node2", ["vip", "app"])})
     config = replace(config, fencing=Fencing(devices=(FenceDevice("ipmi", "fence_ipmilan"),)))
-    sim = ClusterSimulation(config, seed=1, links=ONE_MS, echo=None,
+    # The simulated fence takes 5 s, so what the DC does meanwhile shows.
+    sim = ClusterSimulation(config, seed=1, links=ONE_MS, echo=None, fence_op_ms=5_000,
                             agent_overrides={("node2", "app"): AgentBehaviour(fail_stop=True)})
     sim.admin("node1", AdminCommand(CommandKind.MOVE, NodeName("node3"), "web"), 5000)
     sim.run_until(7000)
     fences = [(at, n, e) for at, n, e in sim.log if isinstance(e, Fence)]
-    assert [(at, n, e.node) for at, n, e in fences] == [(5001 + STEP + 1, "node1", "node2")]
+    asked = 5001 + STEP + 1
+    assert [(at, n, e.node) for at, n, e in fences] == [(asked, "node1", "node2")]
     assert fences[0][2].reason == "stop of app failed on node2"
     dc = sim.coordinator("node1")
     assert dc is not None
     assert dc.status(7000).dc_waiting_for == "waiting for the fencing of node2"
     assert sim.active("vip") == ("node2",)
+    sim.run_until(12_000)  # fenced (powered off) at asked + 5 s: then web moves
+    assert not sim.is_running("node2")
+    [(up_at, where)] = [(at, n) for at, n in sim.history.of("vip", "up") if at > 5_000]
+    assert where == "node3"
+    assert up_at >= asked + 5_000

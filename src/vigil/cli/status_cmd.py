@@ -138,6 +138,14 @@ def _node_note(node: Doc) -> str:
     return ""
 
 
+def _connectivity_words(doc: Doc, node: Doc) -> str:
+    """``connectivity 200`` (``connectivity -`` when unknown); "" without ping nodes."""
+    if not (doc.get("connectivity") or {}).get("ping_nodes"):
+        return ""
+    score = node.get("connectivity")
+    return f"connectivity {'-' if score is None else score}"
+
+
 def _drop_words(doc: Doc) -> str:
     drops = doc.get("drops") or {}
     by_reason = drops.get("by_reason") or {}
@@ -159,6 +167,9 @@ def plain_lines(doc: Doc) -> list[str]:
         inc = n.get("incarnation")
         parts = [f"  {n.get('name')!s:<{width}}  {n.get('state')!s:<7}",
                  f"incarnation {inc if inc is not None else '-'}"]
+        reach = _connectivity_words(doc, n)
+        if reach:
+            parts.append(reach)
         links = "" if n.get("self") else _link_words(n)
         if links:
             parts.append(links)
@@ -192,7 +203,9 @@ def _show_rich(doc: Doc) -> None:
     console.print(head[2])
 
     nodes = Table(title="Nodes", title_justify="left", box=None, pad_edge=False)
-    for col in ("node", "state", "incarnation", "links (last heard)", ""):
+    pinging = bool((doc.get("connectivity") or {}).get("ping_nodes"))
+    for col in ("node", "state", "incarnation", *(("connectivity",) if pinging else ()),
+                "links (last heard)", ""):
         nodes.add_column(col)
     for n in doc.get("nodes", []):
         state = str(n.get("state"))
@@ -201,6 +214,7 @@ def _show_rich(doc: Doc) -> None:
             Text(str(n.get("name")), style="bold" if n.get("name") == doc.get("dc") else ""),
             Text(state, style=_STATE_STYLE.get(state, "")),
             "-" if inc is None else str(inc),
+            *((_connectivity_words(doc, n).removeprefix("connectivity "),) if pinging else ()),
             "" if n.get("self") else _link_words(n),
             _node_note(n),
         )

@@ -32,6 +32,7 @@ from vigil.config.model import (
     Link,
     LinkKind,
     Logging,
+    Metrics,
     Node,
     NodeName,
     NoQuorumPolicy,
@@ -71,6 +72,7 @@ __all__ = [
     "LinkKind",
     "LoadResult",
     "Logging",
+    "Metrics",
     "NoQuorumPolicy",
     "Node",
     "NodeName",
@@ -125,8 +127,10 @@ def load(path: Path) -> LoadResult:
     if diags.has_errors:
         config = None
     elif config is not None:
+        from vigil.config.partition_checks import check_minority_stop_timing
         from vigil.config.support import report_not_acted_on
 
+        check_minority_stop_timing(config, diags)
         report_not_acted_on(config, diags)
     return LoadResult(config, diags.freeze())
 

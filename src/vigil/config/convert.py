@@ -28,6 +28,7 @@ from vigil.config.model import (
     Link,
     LinkKind,
     Logging,
+    Metrics,
     Operation,
     Quorum,
     Resource,
@@ -78,6 +79,7 @@ def to_toml(config: ClusterConfig) -> str:
         if a.gids:
             w.kv("gid", list(a.gids))
     _compression(w, config.compression)
+    _metrics(w, config.metrics)
     _legacy(w, config)
     return w.text()
 
@@ -365,6 +367,18 @@ def _compression(w: _Writer, comp: Compression) -> None:
     if comp.method is not None:
         w.kv("method", comp.method)
     w.kv("threshold_bytes", comp.threshold_bytes)
+
+
+def _metrics(w: _Writer, m: Metrics) -> None:
+    if not m.enabled and m.token_file is None:
+        return
+    w.table("[metrics]", note="Prometheus /metrics, served by each daemon (docs/metrics.md).")
+    if m.listen is not None:
+        w.kv("listen", str(m.listen))
+    if m.addresses:
+        w.mapping("addresses", [(k, str(v)) for k, v in m.addresses.items()])
+    if m.token_file is not None:
+        w.kv("token_file", str(m.token_file))
 
 
 def _legacy(w: _Writer, c: ClusterConfig) -> None:

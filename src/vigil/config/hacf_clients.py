@@ -62,9 +62,8 @@ def read_respawn(path: Path, number: int, words: list[str],
     program = os.path.basename(argv[0])
     if program in _HEARTBEAT_CLIENTS:
         mover = program in ("ipfail", "pingd")
-        does = ("is to move resources to the node that reaches more ping nodes itself "
-                "(not in this build yet: see the ping warnings)" if mover
-                else "does this job itself")
+        does = ("moves resources to the node that reaches more ping nodes itself "
+                "(ipfail's and pingd's job)" if mover else "does this job itself")
         diags.warning(path, number, f"respawn {program}: not started, it is a Heartbeat API "
                       f"client; vigil {does}", "remove the respawn line once Heartbeat is gone")
         if not mover:

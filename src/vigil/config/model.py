@@ -316,6 +316,28 @@ class Compression:
 
 
 @dataclass(frozen=True, slots=True)
+class Metrics:
+    """``[metrics]``: where each daemon serves ``/metrics`` (Prometheus); off when absent.
+
+    ``listen`` holds for every node unless ``addresses`` names it; a node with
+    neither serves nothing. ``token_file`` (optional) holds the bearer token a
+    scraper must send; independent of the dashboard's users.
+    """
+
+    listen: Endpoint | None = None
+    addresses: Mapping[NodeName, Endpoint] = field(default_factory=dict)
+    token_file: Path | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.listen is not None or bool(self.addresses)
+
+    def address_for(self, node: str) -> Endpoint | None:
+        """Where NODE serves /metrics, or None."""
+        return self.addresses.get(NodeName(node), self.listen)
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterConfig:
     """Everything one node needs to know about its cluster."""
 
@@ -338,6 +360,7 @@ class ClusterConfig:
     watchdog: Path | None = None
     fencing: Fencing = field(default_factory=Fencing)
     compression: Compression = field(default_factory=Compression)
+    metrics: Metrics = field(default_factory=Metrics)
     autojoin: str = "none"  # none, other, any (Heartbeat)
     crm: str = "no"  # ha.cf crm: with "yes"/"respawn" Heartbeat ignored haresources
     resource_dirs: tuple[Path, ...] = (Path("/etc/ha.d/resource.d"), Path("/etc/init.d"))

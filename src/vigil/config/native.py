@@ -39,6 +39,7 @@ from vigil.config.native_cluster import (
     read_auth,
     read_connectivity,
     read_links,
+    read_metrics,
     read_nodes,
     read_timing,
 )
@@ -147,6 +148,7 @@ def _read_document(top: Table, path: Path) -> ClusterConfig | None:
     apiauth = _read_apiauth(top)
     devices = read_fence_devices(top, names)
     compression = _read_compression(top)
+    metrics = read_metrics(top, names)
     crm, unsupported, stonith = _read_legacy(top)
     top.done()
     warn_not_installed(top, resources, cluster.resource_dirs)
@@ -174,6 +176,7 @@ def _read_document(top: Table, path: Path) -> ClusterConfig | None:
         watchdog=cluster.watchdog,
         fencing=Fencing(devices, stonith),
         compression=compression,
+        metrics=metrics,
         autojoin=cluster.autojoin,
         crm=crm,
         resource_dirs=cluster.resource_dirs,

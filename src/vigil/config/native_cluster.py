@@ -1,4 +1,5 @@
-"""Membership tables of a native ``vigil.toml``: nodes, links, timing, auth, ping nodes.
+"""Membership tables of a native ``vigil.toml``: nodes, links, timing, auth, ping nodes,
+and where each node serves its metrics.
 
 Each ``read_*`` takes the document's top table, reports problems with their
 line, and returns model objects (skipping the broken ones).
@@ -20,6 +21,7 @@ from vigil.config.model import (
     Endpoint,
     Link,
     LinkKind,
+    Metrics,
     Node,
     NodeName,
     PingNode,
@@ -45,14 +47,15 @@ from vigil.config.native_schema import (
     KEY_KEYS,
     LINK_KEYS,
     MAX_AUTH_INDEX,
+    METRICS_KEYS,
     NODE_KEYS,
     PING_KEYS,
     TIMING_KEYS,
 )
 from vigil.config.toml_lines import KeyPath
 
-__all__ = ["AuthResult", "read_auth", "read_connectivity", "read_links", "read_nodes",
-           "read_timing"]
+__all__ = ["AuthResult", "read_auth", "read_connectivity", "read_links", "read_metrics",
+           "read_nodes", "read_timing"]
 
 KEYGEN_HINT = ('add secret = "..." or key_file = "/etc/vigil/authkey" '
                "(make one with: openssl rand -hex 32)")
@@ -373,3 +376,47 @@ def read_connectivity(top: Table, keepalive_ms: int) -> Connectivity:
                 f"small for keepalive {format_duration(keepalive_ms)}",
                 f"make it more than {format_duration(2 * keepalive_ms)}")
     return Connectivity(tuple(pings), deadping, 1 if multiplier is None else multiplier)
+
+
+def read_metrics(top: Table, nodes: tuple[NodeName, ...]) -> Metrics:
+    """[metrics]: ``listen`` for every node, ``addresses`` per node, ``token_file``."""
+    t = top.table("metrics", "[metrics]", METRICS_KEYS)
+    if t is None:
+        return Metrics()
+    listen: Endpoint | None = None
+    if t.has("listen"):
+        listen = _metrics_endpoint(t, "listen", None, t.data["listen"])
+    addresses: dict[NodeName, Endpoint] = {}
+    for node, value in t.mapping("addresses").items():
+        if node not in nodes:
+            unknown_node(t, ("addresses", node), node, nodes, "addresses")
+            continue
+        ep = _metrics_endpoint(t, "addresses", node, value)
+        if ep is not None:
+            addresses[NodeName(node)] = ep
+    token = t.string("token_file")
+    if token is not None and not token:
+        t.error("token_file", "[metrics]: token_file is empty",
+                "omit it (no authentication), or give the path of a file holding the token")
+    t.done()
+    if listen is None and not addresses and not t.has("listen"):
+        t.error(None, "[metrics]: say where to serve /metrics",
+                'add listen = "127.0.0.1:9940" (every node), or addresses = { node1 = ... }')
+    return Metrics(listen, addresses, Path(token) if token else None)
+
+
+def _metrics_endpoint(t: Table, key: str, sub: str | None, text: object) -> Endpoint | None:
+    at = t.at(key) if sub is None else t.at(key, sub)
+    hint = 'write "IP:PORT" or "[IPV6]:PORT", e.g. "127.0.0.1:9940" or "[::]:9940"'
+    if not isinstance(text, str):
+        t.reader.error(at, f"[metrics]: {key} must be a string", hint)
+        return None
+    try:
+        ep = parse_endpoint(text)
+    except ValueError as e:
+        t.reader.error(at, f"[metrics]: {key}: {e}", hint)
+        return None
+    if ep.port is None:
+        t.reader.error(at, f"[metrics]: {key}: {text!r} has no port", hint)
+        return None
+    return ep

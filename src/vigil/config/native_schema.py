@@ -32,6 +32,7 @@ __all__ = [
     "LINK_KEYS",
     "LOGGING_KEYS",
     "MAX_AUTH_INDEX",
+    "METRICS_KEYS",
     "NODE_KEYS",
     "ONE_SHOT_OPS",
     "OP_KEYS",
@@ -85,7 +86,7 @@ CRM_VALUES = ("no", "yes", "off", "on", "false", "true", "n", "y", "0", "1",
 
 TOP_KEYS = ("cluster", "timing", "node", "link", "auth", "resource_defaults", "resource",
             "group", "quorum", "fence_device", "connectivity", "logging", "respawn",
-            "apiauth", "compression", "legacy")
+            "apiauth", "compression", "metrics", "legacy")
 CLUSTER_KEYS = ("name", "auto_failback", "autojoin", "watchdog", "resource_dirs")
 TIMING_KEYS = ("keepalive", "warntime", "deadtime", "initdead")
 NODE_KEYS = ("name", "votes")
@@ -107,5 +108,6 @@ LOGGING_KEYS = ("logfile", "debugfile", "facility", "debug")
 RESPAWN_KEYS = ("user", "command")
 APIAUTH_KEYS = ("client", "uid", "gid")
 COMPRESSION_KEYS = ("method", "threshold_bytes")
+METRICS_KEYS = ("listen", "addresses", "token_file")
 LEGACY_KEYS = ("crm", "unsupported", "stonith")
 STONITH_KEYS = ("directive", "words")

@@ -23,7 +23,7 @@ from vigil.coordinator.admin import AdminSettings
 from vigil.coordinator.messages import ReportBody
 from vigil.coordinator.states import LocalState
 from vigil.membership import View
-from vigil.policy import ClusterState, FailCount, NodeAttributes, ResourceState
+from vigil.policy import ClusterState, CopyOrigin, FailCount, NodeAttributes, ResourceState
 
 
 @dataclass(slots=True)
@@ -40,7 +40,8 @@ class KnownReport:
         b = self.body
         return (b.probed, b.leaving, b.at_risk, b.connectivity,
                 tuple(sorted(b.resources.items())),
-                tuple(sorted((r, c) for r, (c, _) in b.failures.items())))
+                tuple(sorted((r, c) for r, (c, _) in b.failures.items())),
+                tuple(sorted(b.origins.items())))
 
 
 class Reports:
@@ -99,6 +100,7 @@ def cluster_state(config: ClusterConfig, reports: Reports, view: View, *, quorat
     states: dict[NodeName, Mapping[ResourceId, ResourceState]] = {}
     failures: dict[tuple[ResourceId, NodeName], FailCount] = {}
     scores: dict[NodeName, int] = {}
+    origins: dict[tuple[ResourceId, NodeName], CopyOrigin] = {}
     for node in reports.nodes():
         if node not in configured:
             continue
@@ -109,6 +111,8 @@ def cluster_state(config: ClusterConfig, reports: Reports, view: View, *, quorat
                         if s is not LocalState.STOPPED}
         if node in online:
             scores[node] = known.body.connectivity
+            origins.update(((rid, node), o) for rid, o in known.body.origins.items()
+                           if rid in resources)
             for rid, (count, _) in known.body.failures.items():
                 if rid in resources and count > 0:
                     failures[(rid, node)] = FailCount(count, max(0, known.last_failure_ms[rid]))
@@ -124,4 +128,5 @@ def cluster_state(config: ClusterConfig, reports: Reports, view: View, *, quorat
         attributes=attributes,
         constraints=settings.constraints(config),
         now_ms=max(0, now_ms),
+        origins=origins,
     )

@@ -24,9 +24,20 @@ Rules of this file:
   it is repeated every keepalive until the node's report confirms it.
 - A report that differs from the one before in a way the transition does not
   explain (a failure, a state no action of ours produces, a flag) aborts it.
-- Fencing (issue 7 builds on this hook): with fencing configured, a node that
-  left the view while something may have run there, or whose stop failed, is
-  fenced (``Fence``) and nothing is planned until ``FenceConfirmed``. Without
+- Connectivity is dampened, as pingd's ``dampen`` (attrd holds an attribute's
+  write until it stopped changing on every node): after any node's score
+  changes, no plan is made for ``connectivity_dampen_ms`` (4 keepalives), so
+  an uplink lost by every node, whose ping nodes die a few keepalives apart,
+  moves nothing instead of flapping to whichever node noticed last.
+- Fencing (``fencing_rules.py`` says how a node counts as fenced): with
+  fencing configured, a node that left the view while something may have run
+  there, or whose stop failed, is fenced (``Fence``) and nothing is planned
+  until ``FenceConfirmed``; with watchdog self-fencing only, the node counts
+  as fenced ``self_fence_wait_ms`` after the decision. Only a quorate DC
+  fences (as Pacemaker: a partition without quorum fences nobody). A failed
+  fence is logged and retried by the shell; recovery keeps waiting. A node
+  seen again in an incarnation already fenced (a newer report than the last
+  one before the fence) was not really fenced: it is fenced again. Without
   fencing, as Heartbeat: a dead node's resources count as stopped once
   membership declares it dead (after deadtime); the events log says so.
 """
@@ -42,7 +53,9 @@ from vigil.coordinator.clusterstate import KnownReport, Reports, cluster_state
 from vigil.coordinator.effects import Effect, Fence, Log
 from vigil.coordinator.eventlog import EventKind, EventLog
 from vigil.coordinator.events import MembershipUpdated
+from vigil.coordinator.fencing_rules import FencingMode, fencing_mode, self_fence_wait_ms
 from vigil.coordinator.messages import ActionRequest, ActionsBody, cut
+from vigil.coordinator.splitbrain import heal_notes
 from vigil.coordinator.states import (
     EXPECTED_AFTER,
     ActionResult,
@@ -56,6 +69,10 @@ from vigil.policy import Action, ActionKind, PolicyInputError, Transition, sched
 
 #: Actions outstanding per node at once; the rest wait (one datagram stays small).
 MAX_OUTSTANDING = 256
+#: Keepalives a connectivity change is left to settle before a plan uses it: nodes
+#: ping on their own grids, so one loss is seen up to 2 keepalives apart, and a
+#: report takes up to one more to arrive.
+CONNECTIVITY_DAMPEN_KEEPALIVES = 4
 
 _OP = {ActionKind.START: OpKind.START, ActionKind.STOP: OpKind.STOP,
        ActionKind.PROBE: OpKind.PROBE}
@@ -95,8 +112,23 @@ class DcRole:
         self.plan: _Plan | None = None
         self.recheck_at: int | None = None
         self.pending_fences: set[NodeName] = set()
+        self.fencing = fencing_mode(config)
+        #: Watchdog mode: node -> when it counts as self-fenced.
+        self.self_fence_at: dict[NodeName, int] = {}
+        self._fence_incarnation: dict[NodeName, int] = {}  # pending fences: of which life
+        # (node, incarnation) fenced -> the newest report seq known before the fence
+        self._fenced: dict[tuple[NodeName, int], int] = {}
+        # (node, incarnation) seen as members of a view: only those can leave one
+        self._members_seen: set[tuple[NodeName, int]] = set()
+        self._last_life: dict[NodeName, int] = {}  # the newest incarnation seen in a view
+        # node -> (incarnation, why): a life replaced by a newer incarnation while its
+        # last report showed something active (a daemon killed and started again)
+        self._lost_lives: dict[NodeName, tuple[int, str]] = {}
         self.membership: MembershipUpdated | None = None
         self.wait_reason = ""
+        self.connectivity_dampen_ms = CONNECTIVITY_DAMPEN_KEEPALIVES * config.timing.keepalive_ms
+        #: No plan before this (a connectivity score changed lately); None: none pending.
+        self.connectivity_settles_ms: int | None = None
         self._tid = 0
         # The barrier: members' reports count once they acknowledge a transition id at
         # least this high (None: a new one is due, the view changed).
@@ -127,6 +159,10 @@ class DcRole:
     def on_membership(self, old: MembershipUpdated | None, new: MembershipUpdated,
                       now_ms: int, out: list[Effect]) -> None:
         self.membership = new
+        self._members_seen.update((v.node, v.incarnation) for v in new.view.members)
+        for v in new.view.members:
+            self._last_life[v.node] = max(v.incarnation, self._last_life.get(v.node, 0))
+        self._rejoined(old, new, now_ms, out)
         elected = new.dc == self.me
         if elected and not self.active:
             self._move(DcInput.ELECTED)
@@ -151,8 +187,19 @@ class DcRole:
 
     def on_report(self, node: NodeName, old: KnownReport | None, new: KnownReport,
                   now_ms: int, out: list[Effect]) -> None:
+        if self._fenced_again(node, new, now_ms, out):
+            return
+        if old is not None and old.incarnation < new.incarnation and \
+                self.fencing is not FencingMode.NONE:
+            ran = sorted(r for r, s in old.body.resources.items() if s.is_active)
+            if ran and (node, old.incarnation) not in self._departed:
+                self._lost_lives[node] = (old.incarnation, f"{node} came back as incarnation "
+                                          f"{new.incarnation} while incarnation "
+                                          f"{old.incarnation} ran {', '.join(ran)}")
         self._confirm(node, new, now_ms, out)
-        if self.config.fencing.enabled:
+        if old is not None and old.body.connectivity != new.body.connectivity:
+            self.connectivity_settles_ms = now_ms + self.connectivity_dampen_ms
+        if self.fencing is not FencingMode.NONE:
             blocked = sorted(r for r, s in new.body.resources.items() if s is LocalState.BLOCKED)
             if blocked:
                 self._fence(node, new.incarnation,
@@ -166,16 +213,49 @@ class DcRole:
     def on_fence_confirmed(self, node: NodeName, reason: str, now_ms: int,
                            out: list[Effect]) -> None:
         self.pending_fences.discard(node)
-        self.reports.forget(node)
+        self.self_fence_at.pop(node, None)
+        life = self._fence_incarnation.pop(node, None)
+        if self.fencing is not FencingMode.WATCHDOG:
+            # The machine was power-cycled: every life seen so far is over (a node
+            # boots far slower than a confirmation travels), none is to be fenced again.
+            newest = self._last_life.get(node, 0)
+            self._departed.update((node, i) for i in range(max(1, newest - 8), newest + 1))
+        known = self.reports.get(node)
+        # A device powers the whole machine off; a watchdog resets only the life that
+        # stopped feeding: a newer incarnation (a restarted daemon) probed, its report holds.
+        if known is not None and (self.fencing is not FencingMode.WATCHDOG or life is None
+                                  or known.incarnation <= life):
+            self._fenced[(node, known.incarnation)] = known.body.seq
+            self.reports.forget(node)
         for key in [k for k, o in self._outstanding.items() if o.node == node]:
             del self._outstanding[key]
         self._note(now_ms, EventKind.FENCE, f"{node} fenced: {reason}; nothing runs there", out)
         self.changed()
 
-    def tick(self, now_ms: int) -> None:
+    def on_fence_failed(self, node: NodeName, reason: str, now_ms: int,
+                        out: list[Effect]) -> None:
+        """The shell's fence of NODE failed: its resources stay where they were."""
+        self._note(now_ms, EventKind.FENCE, f"fencing of {node} failed: {reason}; its "
+                   "resources are not recovered until it is fenced (retrying; or "
+                   f"`vigil fence --confirm {node}` once it is off)", out)
+
+    def tick(self, now_ms: int, out: list[Effect]) -> None:
         if self.recheck_at is not None and now_ms >= self.recheck_at:
             self.recheck_at = None
             self.changed()
+        for node, at in sorted(self.self_fence_at.items()):
+            if now_ms >= at:
+                self.on_fence_confirmed(
+                    node, f"self-fenced: its watchdog has reset it by now "
+                    f"({self_fence_wait_ms(self.config)} ms since fencing was decided)",
+                    now_ms, out)
+
+    def next_deadline(self) -> int | None:
+        """The next recheck or self-fence moment, if any."""
+        due = [*self.self_fence_at.values()]
+        if self.recheck_at is not None:
+            due.append(self.recheck_at)
+        return min(due) if due else None
 
     # -- planning and dispatch ---------------------------------------------------
 
@@ -186,7 +266,7 @@ class DcRole:
             return
         self._deal_with_departed(now_ms, out)
         if self.phase is DcPhase.WAITING:
-            why = self._unsettled(send)
+            why = self._unsettled(now_ms, send)
             self.wait_reason = why or ""
             if why is None:
                 self._plan(now_ms, settings, out)
@@ -219,11 +299,16 @@ class DcRole:
         mine = self.reports.get(self.me)
         return mine is None or not mine.body.at_risk
 
-    def _unsettled(self, send: Sender) -> str | None:
+    def _unsettled(self, now_ms: int, send: Sender) -> str | None:
         """Why a plan cannot be made yet; None when it can."""
         m = self.membership
         if m is None:
             return "no membership yet"
+        settles = self.connectivity_settles_ms
+        if settles is not None and now_ms < settles:
+            # Re-checked on every step; the coordinator steps at least every keepalive.
+            return (f"waiting {settles - now_ms} ms more for connectivity scores to settle "
+                    f"(dampen {self.connectivity_dampen_ms} ms, as pingd)")
         if not m.stable:
             return f"waiting for every member to agree on the view {m.view}"
         if not self._hears_majority():
@@ -271,6 +356,8 @@ class DcRole:
         self.recheck_at = transition.recheck_at_ms
         for note in transition.notes:
             self._note(now_ms, EventKind.DECISION, note, out)
+        for note in heal_notes(state, transition):
+            self._note(now_ms, EventKind.SPLIT_BRAIN, note, out)
         for node in sorted(unavailable):
             known = self.reports.current(node, m.view)
             what = "is stopping" if known is not None and known.body.leaving \
@@ -304,12 +391,18 @@ class DcRole:
                 continue
             plan.dispatched.add(action.id)
             request = ActionRequest(action.id, _OP[action.kind], action.resource,
-                                    cut(action.reason))
+                                    cut(action.reason),
+                                    fenced=action.kind is ActionKind.START and self.side_fenced())
             o = _Outstanding(plan.tid, action.node, inc, request)
             self._outstanding[(plan.tid, action.id)] = o
             per_node[action.node] = per_node.get(action.node, 0) + 1
             fresh.append(o)
         return fresh
+
+    def side_fenced(self) -> bool:
+        """This partition fenced a node that is not back: its starts say so (issue 10)."""
+        m = self.membership
+        return m is not None and any(n not in m.view for n, _ in self._fenced)
 
     def _unfresh(self) -> list[NodeName]:
         """Members (this node too) whose report does not acknowledge the barrier yet."""
@@ -389,31 +482,93 @@ class DcRole:
         m = self.membership
         if m is None:
             return
+        for node, (life, why) in sorted(self._lost_lives.items()):
+            if (node, life) in self._departed:
+                del self._lost_lives[node]
+            else:
+                self._fence(node, life, why, now_ms, out)
         for node in sorted(self.reports.nodes()):
             known = self.reports.get(node)
-            if node in m.view or known is None or (node, known.incarnation) in self._departed:
-                continue
+            if node in m.view or known is None or (node, known.incarnation) in self._departed \
+                    or (node, known.incarnation) not in self._members_seen:
+                continue  # (a report of a new incarnation may come before its heartbeat)
             body = known.body
             active = sorted({*(r for r, s in body.resources.items() if s.is_active),
-                             *body.busy})
-            if not active:
-                continue
-            why = f"{node} left the view while running {', '.join(active)}"
-            if self.config.fencing.enabled:
+                             *(r for r, k in body.busy.items() if k is not OpKind.PROBE)})
+            if not active and (body.leaving or self.fencing is not FencingMode.DEVICES):
+                continue  # nothing ran there (a node that left without goodbye is fenced)
+            why = f"{node} left the view while running {', '.join(active)}" if active \
+                else f"{node} left the view without saying goodbye"
+            if self.fencing is not FencingMode.NONE:
                 self._fence(node, known.incarnation, why, now_ms, out)
             else:
                 self._departed.add((node, known.incarnation))
                 self._note(now_ms, EventKind.FENCE, f"{why}: counted as stopped after "
                            "deadtime (no fencing configured: split brain possible)", out)
+        if self.fencing is FencingMode.NONE:
+            return
+        for node, life in sorted(self._last_life.items()):
+            known = self.reports.get(node)
+            if node == self.me or node in m.view or (node, life) in self._departed or \
+                    (known is not None and known.incarnation >= life):
+                continue
+            # A member whose report never came (reports are repeated only now and then):
+            # what runs there is unknown, so it is fenced like one running something.
+            self._fence(node, life, f"{node} left the view and its resources are unknown "
+                        "(no report of it)", now_ms, out)
 
     def _fence(self, node: NodeName, incarnation: int, why: str, now_ms: int,
                out: list[Effect]) -> None:
-        if not self.active or (node, incarnation) in self._departed:
-            return
+        m = self.membership
+        if not self.active or (node, incarnation) in self._departed or m is None \
+                or not m.quorum.quorate or not m.stable:
+            return  # only in a stable, quorate view; asked again once it is
         self._departed.add((node, incarnation))
         self.pending_fences.add(node)
+        self._fence_incarnation[node] = max(incarnation, self._fence_incarnation.get(node, 0))
+        if self.fencing is FencingMode.WATCHDOG:
+            wait = self_fence_wait_ms(self.config)
+            self.self_fence_at.setdefault(node, now_ms + wait)
+            self._note(now_ms, EventKind.FENCE, f"fencing {node} by its watchdog: {why}; "
+                       f"it counts as fenced in {wait} ms", out)
+            return
         out.append(Fence(node, why))
         self._note(now_ms, EventKind.FENCE, f"fencing {node}: {why}", out)
+
+    def _rejoined(self, old: MembershipUpdated | None, new: MembershipUpdated, now_ms: int,
+                  out: list[Effect]) -> None:
+        """Members back in the view in the same life: a later departure is a new one. With
+        watchdog self-fencing, a pending one is called off: the node is back, feeding."""
+        before = old.view.members if old is not None else frozenset()
+        for v in new.view.members:
+            if v.node == self.me or v in before or (v.node, v.incarnation) not in self._departed:
+                continue
+            self._departed.discard((v.node, v.incarnation))
+            if self.fencing is FencingMode.WATCHDOG and \
+                    self._fence_incarnation.get(v.node) == v.incarnation:
+                self.pending_fences.discard(v.node)
+                self.self_fence_at.pop(v.node, None)
+                self._fence_incarnation.pop(v.node, None)
+                self._note(now_ms, EventKind.FENCE, f"{v.node} is back in the view: "
+                           "its self-fencing is called off", out)
+
+    def _fenced_again(self, node: NodeName, new: KnownReport, now_ms: int,
+                      out: list[Effect]) -> bool:
+        """A report of an incarnation fenced already: True when it is to be ignored."""
+        fenced_seq = self._fenced.get((node, new.incarnation))
+        if fenced_seq is None:
+            return False
+        if new.body.seq <= fenced_seq:
+            self.reports.forget(node)  # a datagram from before the fence, late
+            return True
+        del self._fenced[(node, new.incarnation)]
+        if self.fencing is FencingMode.DEVICES:
+            # Powered off, yet it speaks: the fence did not take. Fence it again.
+            self._departed.discard((node, new.incarnation))
+            self._fence(node, new.incarnation, f"{node} is seen again in incarnation "
+                        f"{new.incarnation} after it was fenced (stale incarnation)",
+                        now_ms, out)
+        return False
 
     def _note(self, now_ms: int, kind: EventKind, text: str, out: list[Effect],
               action: Action | None = None) -> None:

@@ -65,6 +65,15 @@ class Fence:
 
 
 @dataclass(frozen=True, slots=True)
+class Reannounce:
+    """Announce RESOURCE's address again (gratuitous ARP / unsolicited NA): the
+    agent's ``reannounce`` action. Fire and forget; nothing answers it."""
+
+    resource: ResourceId
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class AdminAnswered:
     """Answer the control API's REQUEST: accepted by the DC, or refused and why."""
 
@@ -111,6 +120,7 @@ Effect = (
     | StopMonitor
     | SetTimer
     | Fence
+    | Reannounce
     | AdminAnswered
     | EventsAnswered
     | ReadyToLeave

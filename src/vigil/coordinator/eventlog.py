@@ -25,6 +25,7 @@ class EventKind(enum.Enum):
     ADMIN = "admin"  # an administrator command, or settings adopted
     FENCE = "fence"  # a node to fence, or a fence confirmed
     ROLE = "role"  # this node became DC, or stopped being it
+    SPLIT_BRAIN = "split-brain"  # resources ran on both sides of a partition (issue 10)
 
 
 @dataclass(frozen=True, slots=True)

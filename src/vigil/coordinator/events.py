@@ -143,6 +143,14 @@ class FenceConfirmed:
 
 
 @dataclass(frozen=True, slots=True)
+class FenceFailed:
+    """A fence of NODE failed (every level); the shell retries. Logged for ``vigil events``."""
+
+    node: NodeName
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectivityChanged:
     """This node's ping nodes changed: SCORE is pingd's (multiplier × reachable)."""
 
@@ -167,6 +175,7 @@ Event = (
     | AdminRequested
     | ShutdownRequested
     | FenceConfirmed
+    | FenceFailed
     | ConnectivityChanged
     | Ticked
 )

@@ -33,6 +33,11 @@ Rules of this file:
     ``handover_ms`` passed: stop everything here.
 - Failure counts expire here, on this node's clock, ``failure-timeout`` after
   the last failure (the report then shows them gone).
+- Every active copy carries its origin (issue 10), what the DC weighs when a
+  healed partition finds it active twice: it lost quorum if this node lost
+  quorum while it ran (or started it without quorum, once quorum had been
+  held: before that nothing is known either way); it followed a fence if the
+  DC's start said so. The report lists only copies with something to say.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from vigil.coordinator.states import (
     action_result,
     state_after,
 )
+from vigil.policy import CopyOrigin
 from vigil.quorum import QuorumRules
 
 TxKey = tuple[NodeName, int, int]  # (DC, DC incarnation, transition id)
@@ -66,6 +72,7 @@ class _Op:
     token: int = 0  # set when issued
     tx: TxKey | None = None  # the DC transition whose actions this op answers
     actions: list[int] = field(default_factory=list)
+    fenced: bool = False  # a start the DC decided after its side fenced a node
 
 
 @dataclass(slots=True)
@@ -125,6 +132,8 @@ class LocalRole:
         self._tx: _Tx | None = None
         # The settings version whose cleanups were acted on (or made moot by probing).
         self._cleanup_seen = settings.version.counter
+        #: Active copies here and how they came about (see the file's rules).
+        self.origins: dict[ResourceId, CopyOrigin] = {}
 
     # -- what the others read -------------------------------------------------
 
@@ -169,6 +178,7 @@ class LocalRole:
                       for rid, (count, last) in self.fails.items()},
             tx=tx,
             admin=self.settings,
+            origins={rid: o for rid, o in sorted(self.origins.items()) if not o.plain},
         )
 
     def next_deadline(self) -> int | None:
@@ -232,6 +242,9 @@ class LocalRole:
         old, self.membership = self.membership, event
         if event.quorum.quorate:
             self._was_quorate = True
+        elif self._was_quorate:
+            for rid, origin in self.origins.items():
+                self.origins[rid] = CopyOrigin(quorate=False, fenced=origin.fenced)
         tx = self._tx
         if tx is not None and tx.held and (old is None or old.view != event.view
                                             or event.dc != tx.key[0]):
@@ -287,6 +300,7 @@ class LocalRole:
         before = self.states[rid]
         after = state_after(before, event.kind, event.outcome)
         self.states[rid] = after
+        self._track_origin(rid, after, op.fenced)
         failed = (event.kind, event.outcome) in COUNTS_AS_FAILURE
         if failed:
             self._count_failure(rid, now_ms)
@@ -369,8 +383,8 @@ class LocalRole:
         if last is not None and last.kind is action.op and last.tx == tx.key:
             last.actions.append(action.id)  # the same operation already waits: answer both
         else:
-            self._enqueue(rid, _Op(action.op, action.reason, tx=tx.key, actions=[action.id]),
-                          now_ms, out)
+            self._enqueue(rid, _Op(action.op, action.reason, tx=tx.key, actions=[action.id],
+                                   fenced=action.fenced), now_ms, out)
 
     def _enqueue(self, rid: ResourceId, op: _Op, now_ms: int, out: list[Effect]) -> None:
         self._queue[rid].append(op)
@@ -420,6 +434,7 @@ class LocalRole:
         if after is before:
             return
         self.states[rid] = after
+        self._track_origin(rid, after, False)
         if (OpKind.MONITOR, event.outcome) in COUNTS_AS_FAILURE:
             self._count_failure(rid, now_ms)
         count = self.fails.get(rid, (0, 0))[0]
@@ -436,6 +451,14 @@ class LocalRole:
         elif state is LocalState.STOPPED and rid in self._monitoring:
             self._monitoring.discard(rid)
             out.append(StopMonitor(rid, f"{rid} is stopped"))
+
+    def _track_origin(self, rid: ResourceId, state: LocalState, fenced: bool) -> None:
+        if not state.is_active:
+            self.origins.pop(rid, None)
+        elif rid not in self.origins:
+            m = self.membership
+            lost = self._was_quorate and (m is None or not m.quorum.quorate)
+            self.origins[rid] = CopyOrigin(quorate=not lost, fenced=fenced)
 
     def _count_failure(self, rid: ResourceId, now_ms: int) -> None:
         count = self.fails.get(rid, (0, 0))[0]

@@ -4,11 +4,13 @@ Rules of this file:
 - The wire carries the envelope (sender, incarnation, sequence number, kind)
   and signs it; these are only the bodies, as JSON-compatible mappings.
 - The protocol is state-based over unreliable UDP: nothing is "sent once".
-  A ``report`` is a node's whole state, sent every keepalive and at once on a
-  change; ``actions`` are the DC's pending actions for one node, repeated every
-  keepalive until that node's report confirms them; an ``admin`` request is
-  repeated until the settings in the DC's report show it applied. A lost,
-  duplicated or reordered datagram costs at most a keepalive, never a decision.
+  A ``report`` is a node's whole state, sent at once on a change, repeated
+  every keepalive (``machine.REPORT_REFRESH``), and at once again when a
+  repeated ``actions`` or ``admin`` shows a peer missed it; ``actions`` are
+  the DC's pending actions for one node, repeated every keepalive until
+  that node's report confirms them; an ``admin`` request is repeated until
+  the settings in the DC's report show it applied. A lost, duplicated or
+  reordered datagram costs at most a keepalive, never a decision.
 - ``from_body`` validates everything and raises ``MalformedBody`` (a
   ``ValueError``) for anything it cannot use; unknown keys are ignored (a newer
   peer may add some); ``to_body``/``from_body`` are exact inverses.
@@ -28,13 +30,16 @@ Report body (``kind = "report"``)::
      "failures": {"db": [1, 5300]},                      # [count, age of the last, ms]
      "tx": {"dc": "node1", "inc": 7, "tid": 3, "done": {"0": "ok", "2": "failed"}},
      "admin": {"version": [4, "node1"], "standby": ["node3"], "moves": {"web": "node2"},
-               "cleanups": {"db": 3}, "cleanup_floor": 0, "applied": {"node2": [5, 1]}}}
+               "cleanups": {"db": 3}, "cleanup_floor": 0, "applied": {"node2": [5, 1]}},
+     "origins": {"vip": {"quorate": false, "fenced": false}}}  # optional: copies that
+                                          # lost quorum or followed a fence (issue 10)
 
 Actions body (``kind = "actions"``, from the DC; only ``node`` in incarnation
 ``inc`` acts on it; no actions: "transition 3 replaces every older one")::
 
     {"node": "node2", "inc": 5, "tid": 3,
      "actions": [{"id": 2, "op": "start", "rid": "web", "reason": "Start web on node2: …"}]}
+    # an action may add "fenced": true: a start decided after this side fenced a node
 
 Admin body (``kind = "admin"``, to the DC)::
 
@@ -67,6 +72,7 @@ from vigil.coordinator.admin import (
 )
 from vigil.coordinator.eventlog import EventKind
 from vigil.coordinator.states import ActionResult, LocalState, OpKind
+from vigil.policy import CopyOrigin
 
 MAX_TEXT = 255
 MAX_REASON = 1000
@@ -242,6 +248,9 @@ class ReportBody:
     failures: Mapping[ResourceId, tuple[int, int]]  # rid -> (count, age of the last ms)
     tx: TxResults | None
     admin: AdminSettings
+    #: Active copies that lost quorum or were started after a fence (issue 10's heal
+    #: rule); a copy not listed kept quorum and followed no fence.
+    origins: Mapping[ResourceId, CopyOrigin] = field(default_factory=dict)
 
     def state_of(self, rid: str) -> LocalState:
         return self.resources.get(ResourceId(rid), LocalState.STOPPED)
@@ -263,6 +272,8 @@ class ReportBody:
             "failures": {r: list(f) for r, f in sorted(self.failures.items())},
             "tx": tx,
             "admin": settings_to_body(self.admin),
+            "origins": {r: {"quorate": o.quorate, "fenced": o.fenced}
+                        for r, o in sorted(self.origins.items())},
         }
 
     @classmethod
@@ -302,7 +313,18 @@ class ReportBody:
             failures=_frozen(failures),
             tx=tx,
             admin=settings_from_body(_get(body, "admin")),
+            origins=_origins(body.get("origins", {})),
         )
+
+
+def _origins(raw: object) -> Mapping[ResourceId, CopyOrigin]:
+    origins: dict[ResourceId, CopyOrigin] = {}
+    for rid, o in _map(raw, "origins").items():
+        entry = _map(o, f"origin of {rid}")
+        origins[ResourceId(_name(rid, "a resource"))] = CopyOrigin(
+            quorate=_flag(_get(entry, "quorate"), f"quorate of {rid}"),
+            fenced=_flag(_get(entry, "fenced"), f"fenced of {rid}"))
+    return _frozen(origins)
 
 
 # -- actions ------------------------------------------------------------------------
@@ -316,6 +338,7 @@ class ActionRequest:
     op: OpKind
     resource: ResourceId
     reason: str
+    fenced: bool = False  # a start decided after the DC's side fenced a node (issue 10)
 
     def __post_init__(self) -> None:
         if self.op is OpKind.MONITOR:
@@ -340,7 +363,8 @@ class ActionsBody:
             "node": self.node,
             "inc": self.incarnation,
             "tid": self.tid,
-            "actions": [{"id": a.id, "op": a.op.value, "rid": a.resource, "reason": a.reason}
+            "actions": [{"id": a.id, "op": a.op.value, "rid": a.resource, "reason": a.reason,
+                         **({"fenced": True} if a.fenced else {})}
                         for a in self.actions],
         }
 
@@ -354,6 +378,7 @@ class ActionsBody:
                 op=_enum(OpKind, _get(a, "op"), "action op"),
                 resource=ResourceId(_name(_get(a, "rid"), "action resource")),
                 reason=_text(_get(a, "reason"), "action reason", MAX_REASON),
+                fenced=_flag(a.get("fenced", False), "action fenced"),
             ))
         return cls(NodeName(_name(_get(body, "node"), "node")), _int(_get(body, "inc"), "inc"),
                    _int(_get(body, "tid"), "tid"), tuple(actions))

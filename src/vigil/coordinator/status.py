@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from vigil.config import GroupId, NodeName, NoQuorumPolicy, ResourceId
 from vigil.coordinator.clusterstate import cluster_state
+from vigil.coordinator.fencing_rules import FencingMode, fencing_mode
+from vigil.coordinator.splitbrain import suspected
 from vigil.coordinator.states import LocalState, OpKind
 from vigil.policy import PolicyInputError, schedule
 
@@ -77,7 +79,7 @@ def build_status(coordinator: Coordinator, now_ms: int) -> CoordinatorStatus:
 
     resources: list[ResourceStatus] = []
     warnings: list[str] = []
-    if not config.fencing.enabled:
+    if fencing_mode(config) is FencingMode.NONE:
         warnings.append(SPLIT_BRAIN_WARNING)
         if config.quorum.no_quorum_policy is not NoQuorumPolicy.STOP:
             warnings.append(f"no_quorum_policy={config.quorum.no_quorum_policy.value} without "
@@ -85,6 +87,11 @@ def build_status(coordinator: Coordinator, now_ms: int) -> CoordinatorStatus:
                             "start them")
     if m is not None and not m.quorum.quorate:
         warnings.append(m.quorum.reason)
+    for lost in sorted(coordinator.dc.pending_fences):
+        warnings.append(f"fencing of {lost} pending: its resources are not recovered "
+                        "until it is confirmed")
+    if m is not None:
+        warnings.extend(suspected(config, reports, m.view, coordinator.dc.pending_fences))
     for r in config.resources:
         group = config.group_of(r.id)
         active: list[tuple[NodeName, str]] = []
@@ -107,7 +114,7 @@ def build_status(coordinator: Coordinator, now_ms: int) -> CoordinatorStatus:
         node: NodeName | None = active[0][0] if active else None
         state_word = active[0][1] if active else ("stopped" if probed else "unknown")
         if len(active) > 1:
-            warnings.append(f"{r.id} is active on {len(active)} nodes: "
+            warnings.append(f"split brain: {r.id} is active on {len(active)} nodes: "
                             f"{', '.join(n for n, _ in active)}")
         resources.append(ResourceStatus(r.id, group.id if group is not None else None, node,
                                         tuple(n for n, _ in active), state_word, fails,

@@ -3,7 +3,10 @@
 Protocol (stable; the CLI's ``vigil.cli.control_client`` speaks it):
 
 - Transport: a stream Unix socket, by default ``/run/vigil/vigil.sock``, mode
-  0600 (only the daemon's user, normally root, may connect).
+  0600 (only the daemon's user, normally root, may connect); with ``apiauth``
+  entries mode 0666, and each connection is checked against the peer's
+  credentials (``vigil.daemon.apiauth``): a refused client gets one
+  ``ok: false`` line and the connection is closed.
 - Framing: one JSON object per line, UTF-8, ``\\n``-terminated, at most
   64 KiB. A connection may carry any number of requests; each gets exactly one
   response line, in order.
@@ -42,6 +45,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from vigil.daemon.apiauth import ApiAccess, peer_of
 from vigil.daemon.logsetup import LOGGER_NAME, kv
 from vigil.exitcodes import VigilError
 
@@ -104,15 +108,17 @@ def _error(message: str, hint: str | None) -> dict[str, Any]:
 class ControlServer:
     """Serves HANDLERS on a Unix socket at PATH (mode 0600) until ``close``."""
 
-    def __init__(self, path: Path, handlers: Mapping[str, Handler]) -> None:
+    def __init__(self, path: Path, handlers: Mapping[str, Handler],
+                 access: ApiAccess | None = None) -> None:
         self.path = path
         self.handlers = handlers
+        self.access = access or ApiAccess(frozenset(), frozenset())
         self._server: asyncio.AbstractServer | None = None
         self._inode: int | None = None
         self._clients: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        sock = bind_socket(self.path)
+        sock = bind_socket(self.path, self.access.socket_mode)
         self._inode = os.stat(self.path).st_ino
         self._server = await asyncio.start_unix_server(self._serve, sock=sock, limit=MAX_LINE)
 
@@ -134,6 +140,20 @@ class ControlServer:
         assert task is not None
         self._clients.add(task)
         try:
+            raw = writer.get_extra_info("socket")
+            peer = peer_of(raw) if raw is not None else None
+            if peer is None or not self.access.allows(peer):
+                log.warning(kv("control client refused", uid=peer.uid if peer else None,
+                               pid=peer.pid if peer else None))
+                # read its request first: closing with unread data would reset the
+                # connection and lose the answer that says why
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(reader.readline(), 1.0)
+                writer.write(_line(_error(
+                    "permission denied: this user may not use the vigil control socket",
+                    "run as root, or name the user or a group of it in an apiauth entry")))
+                await writer.drain()
+                return
             while True:
                 try:
                     line = await asyncio.wait_for(reader.readline(), IDLE_TIMEOUT_S)
@@ -159,8 +179,8 @@ def _line(doc: Mapping[str, Any]) -> bytes:
     return json.dumps(doc, separators=(",", ":"), default=str).encode() + b"\n"
 
 
-def bind_socket(path: Path) -> socket.socket:
-    """A listening Unix socket at PATH, mode 0600; refuses when a daemon answers there."""
+def bind_socket(path: Path, mode: int = 0o600) -> socket.socket:
+    """A listening Unix socket at PATH with MODE; refuses when a daemon answers there."""
     if len(os.fsencode(path)) >= 108:
         raise VigilError(f"control socket path too long for Unix sockets: {path}",
                          hint="give a shorter --socket path (under 108 bytes)")
@@ -180,7 +200,7 @@ def bind_socket(path: Path) -> socket.socket:
                          hint="give a writable place with --socket") from e
     finally:
         os.umask(old_umask)
-    os.chmod(path, 0o600)
+    os.chmod(path, mode)
     sock.listen(16)
     sock.setblocking(False)
     return sock

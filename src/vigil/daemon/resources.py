@@ -9,12 +9,12 @@ Rules of this file:
   through the executor's listener (only their changes, as execd does).
 - Messages leave through the node's one ``Sequencer`` and links (the sender
   function the runtime gives), so replay windows see one numbering per node.
-- The runtime reads its sockets on the heartbeat grid (twice a keepalive) to
-  save wake-ups. A handover is a chain of messages (report, action, result,
-  next action), so while the cluster is moving (this node sent something
-  other than its periodic report within the last two keepalives) the links
-  are drained every ``keepalive / 25`` as well: a hop costs milliseconds,
-  not half a keepalive, and an idle cluster costs nothing more.
+- Every message goes to the peers' control port, read at arrival, except a
+  report that repeats the last one sent (same sequence number: the core's
+  refresh), which is steady-state traffic like a heartbeat (``NodeRuntime``).
+- A body that repeats the sender's last one of its kind is not parsed again
+  (the wire codec hands the same object back for the same bytes); a repeated
+  report is not even stepped: the core would ignore it.
 - The administrator settings are kept in the state directory
   (``NODE.settings.json``) whenever they change, so a cluster restarted as a
   whole keeps its standby nodes and moves; the newest version among the nodes
@@ -28,7 +28,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,11 +47,13 @@ from vigil.coordinator import (
     AdminRequested,
     AdminSettings,
     Body,
+    ClusterEvent,
     CommandKind,
     ConnectivityChanged,
     Coordinator,
     Effect,
     Event,
+    EventKind,
     EventsAnswered,
     EventsBody,
     EventsQueried,
@@ -65,6 +69,7 @@ from vigil.coordinator import (
     OpKind,
     OpOutcome,
     ReadyToLeave,
+    Reannounce,
     ReportBody,
     ReportReceived,
     RunOperation,
@@ -97,7 +102,11 @@ _OUTCOME = {ResultKind.OK: OpOutcome.OK, ResultKind.NOT_RUNNING: OpOutcome.NOT_R
             ResultKind.NOT_INSTALLED: OpOutcome.NOT_INSTALLED,
             ResultKind.CANCELLED: OpOutcome.CANCELLED}
 
-Sender = Callable[[str, Mapping[str, object]], None]
+#: ``send(kind, body, urgent)``: see ``NodeRuntime.send_message``.
+#: The DC's line that opens a transition with actions (coordinator/dc.py ``_plan``).
+_TRANSITION = re.compile(r"transition \d+: \d+ action")
+
+Sender = Callable[[str, Mapping[str, object], bool], None]
 
 
 def admin_command(cmd: str, req: Mapping[str, Any], me: str) -> AdminCommand:
@@ -150,16 +159,10 @@ class ResourceRuntime:
     """Node ME's coordinator and executor; the runtime feeds membership and messages."""
 
     def __init__(self, config: ClusterConfig, me: str, incarnation: int, clock: Clock, *,
-                 state_dir: Path, send: Sender, drain: Callable[[], None]) -> None:
+                 state_dir: Path, send: Sender) -> None:
         self.me = NodeName(me)
         self.clock = clock
         self.send_raw = send
-        self.drain = drain
-        keepalive = config.timing.keepalive_ms
-        self._fast_period_s = max(2, keepalive // 25) / 1000
-        self._fast_window_ms = 2 * keepalive
-        self._fast_until = 0
-        self._fast_handle: asyncio.TimerHandle | None = None
         self.settings_file = state_dir / f"{me}.settings.json"
         self.core = Coordinator(config, me, incarnation, settings=self._load_settings())
         self.executor = Executor(config.resources, dirs=AgentDirs.from_config(config),
@@ -168,6 +171,10 @@ class ResourceRuntime:
         self.steps = 0
         self.step_errors = 0
         self.fence_requests: list[Fence] = []
+        #: Runs the core's ``Fence`` effects (the service sets a ``FencingRunner``'s).
+        self.on_fence: Callable[[Fence], None] | None = None
+        #: `vigil events` lines logged here by kind, and ``transition``s planned (/metrics).
+        self.events_counted: Counter[str] = Counter()
         self._membership: MembershipUpdated | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._admin: dict[int, asyncio.Future[AdminAnswered]] = {}
@@ -176,7 +183,10 @@ class ResourceRuntime:
         self._ready_to_leave = asyncio.Event()
         self._saved_version = self.core.settings.version
         self._unsubscribe: Callable[[], None] | None = None
-        self._last_report: dict[NodeName, tuple[int, Mapping[str, object]]] = {}
+        #: Per sender and kind: the last body, its incarnation and what it parsed to.
+        self._parsed: dict[tuple[NodeName, MessageKind],
+                           tuple[int, Mapping[str, object], Body]] = {}
+        self._report_seq_sent: int | None = None
 
     # -- life -------------------------------------------------------------------
 
@@ -184,6 +194,9 @@ class ResourceRuntime:
         """Probe every resource (the core asks), then report."""
         self._unsubscribe = self.executor.subscribe(self._on_executor_result)
         self._step(Started())
+        if self._membership is not None:
+            # runtime.start() reports the start-up view before we are started.
+            self._step(self._membership)
 
     async def shutdown(self, why: str, timeout_s: float) -> bool:
         """Hand this node's resources over (or stop them); True when nothing runs here."""
@@ -199,9 +212,6 @@ class ResourceRuntime:
     async def close(self) -> None:
         """Stop monitors and operation tasks (resources are left as they are)."""
         self.alarm.cancel()
-        if self._fast_handle is not None:
-            self._fast_handle.cancel()
-            self._fast_handle = None
         if self._unsubscribe is not None:
             self._unsubscribe()
         for task in list(self._tasks):
@@ -222,23 +232,27 @@ class ResourceRuntime:
         update = MembershipUpdated.of(membership)
         if update != self._membership:
             self._membership = update
-            self._step(update)
+            if self._unsubscribe is not None:  # started; else start() passes it on
+                self._step(update)
 
     def on_message(self, sender: NodeName, incarnation: int, kind: MessageKind,
                    raw: Mapping[str, object]) -> str | None:
         """A coordinator message; the reason it was refused, or None."""
-        if kind is MessageKind.REPORT:
-            # Every node repeats its report each keepalive: the same JSON again is
-            # the same report again (a pure function of it), already taken.
-            last = self._last_report.get(sender)
-            if last is not None and last[0] == incarnation and last[1] == raw:
+        key = (sender, kind)
+        last = self._parsed.get(key)
+        if last is not None and last[0] == incarnation and (last[1] is raw or last[1] == raw):
+            if kind is MessageKind.REPORT:
+                # A refresh of the report already taken (parsing is a pure
+                # function of the JSON): the core would drop it as not newer.
                 return None
-        try:
-            body = parse_body(kind, raw)
-        except MalformedBody as e:
-            return f"{kind.value} from {sender}: {e}"
-        if kind is MessageKind.REPORT:
-            self._last_report[sender] = (incarnation, raw)
+            body = last[2]  # actions repeated until confirmed: answered again
+        else:
+            try:
+                body = parse_body(kind, raw)
+            except MalformedBody as e:
+                return f"{kind.value} from {sender}: {e}"
+            # One entry per configured sender and kind: bounded.
+            self._parsed[key] = (incarnation, raw, body)
         self._step(_event_for(sender, incarnation, body))
         return None
 
@@ -263,6 +277,10 @@ class ResourceRuntime:
             return await asyncio.wait_for(fut, timeout_s)
         finally:
             self._events.pop(request, None)
+
+    def feed(self, event: Event) -> None:
+        """An event from another shell part (fencing: ``FenceConfirmed``, ``FenceFailed``)."""
+        self._step(event)
 
     def on_connectivity(self, score: int) -> None:
         """This node's ping score changed (``ConnectivityMonitor.subscribe``)."""
@@ -295,9 +313,12 @@ class ResourceRuntime:
     def _apply(self, effects: list[Effect]) -> None:
         for effect in effects:
             if isinstance(effect, Send):
-                self.send_raw(effect.kind.value, effect.body.to_body())
-                if effect.kind is not MessageKind.REPORT or effect.reason != "every keepalive":
-                    self._read_fast()
+                urgent = True
+                if isinstance(effect.body, ReportBody):
+                    # The same sequence number says the same thing: a refresh.
+                    urgent = effect.body.seq != self._report_seq_sent
+                    self._report_seq_sent = effect.body.seq
+                self.send_raw(effect.kind.value, effect.body.to_body(), urgent)
             elif isinstance(effect, RunOperation):
                 self._run(effect)
             elif isinstance(effect, StartMonitor):
@@ -308,7 +329,11 @@ class ResourceRuntime:
                 self.alarm.set(effect.at_ms)
             elif isinstance(effect, Log):
                 e = effect.entry
-                log.info(kv(e.text, kind=e.kind.value, resource=e.resource or "-"))
+                log.log(_log_level(e, self._membership),
+                        kv(e.text, kind=e.kind.value, resource=e.resource or "-"))
+                self.events_counted[e.kind.value] += 1  # /metrics
+                if e.resource is None and _TRANSITION.match(e.text):
+                    self.events_counted["transition"] += 1
             elif isinstance(effect, AdminAnswered):
                 fut = self._admin.get(effect.request)
                 if fut is not None and not fut.done():
@@ -319,26 +344,15 @@ class ResourceRuntime:
                     efut.set_result(effect)
             elif isinstance(effect, ReadyToLeave):
                 self._ready_to_leave.set()
+            elif isinstance(effect, Reannounce):
+                self._reannounce(effect)
             elif isinstance(effect, Fence):
-                # Issue 7 fences; until then, say loudly that recovery waits for it.
                 self.fence_requests.append(effect)
-                log.error(kv("fencing requested but not available in this version: "
-                             "recovery waits", node=effect.node, reason=effect.reason))
-
-    def _read_fast(self) -> None:
-        """Drain the links every few ms for the next two keepalives (see the rules)."""
-        self._fast_until = self.clock.now_ms() + self._fast_window_ms
-        if self._fast_handle is None:
-            self._fast_handle = self.clock.loop.call_later(self._fast_period_s, self._fast_tick)
-
-    def _fast_tick(self) -> None:
-        self._fast_handle = None
-        try:
-            self.drain()
-        finally:
-            if self.clock.now_ms() < self._fast_until:
-                self._fast_handle = self.clock.loop.call_later(self._fast_period_s,
-                                                               self._fast_tick)
+                if self.on_fence is not None:
+                    self.on_fence(effect)  # daemon/fencing_runner.py: a task, never blocking
+                else:
+                    log.error(kv("fencing requested but nobody runs fences: recovery waits",
+                                 node=effect.node, reason=effect.reason))
 
     def _run(self, op: RunOperation) -> None:
         async def run() -> None:
@@ -354,6 +368,23 @@ class ResourceRuntime:
             self._step(OperationFinished(op.resource, op.kind, outcome, op.token, reason))
 
         task = asyncio.get_running_loop().create_task(run(), name=f"vigil-op-{op.resource}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _reannounce(self, effect: Reannounce) -> None:
+        """The agent's ``reannounce`` (issue 10): fire and forget, the result only logged."""
+        async def run() -> None:
+            try:
+                done = await self.executor.run(effect.resource, "reannounce")
+                log.info(kv("address announced again", resource=effect.resource,
+                             result=done.result.value, detail=done.reason,
+                             why=effect.reason))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception(kv("reannounce failed to run", resource=effect.resource))
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"vigil-arp-{effect.resource}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -409,12 +440,42 @@ class ResourceRuntime:
             },
         }
 
+    def node_connectivity(self) -> dict[str, int | None]:
+        """Each node's connectivity score as the policy sees it: this node's own, and
+        each member's from its current report; None for a node not in the view or not
+        reported yet (the policy counts it as 0)."""
+        core = self.core
+        view = core.membership.view if core.membership is not None else None
+        scores: dict[str, int | None] = {}
+        for node in core.config.node_names:
+            if node == self.me:
+                scores[node] = core.local.connectivity
+                continue
+            known = core.reports.current(node, view) if view is not None else None
+            scores[node] = known.body.connectivity if known is not None else None
+        return scores
+
     def events_doc(self, answered: EventsAnswered) -> dict[str, Any]:
         """The ``events`` control command's result: wall-clock times added."""
         now_ms, wall = self.clock.now_ms(), time.time()
         return {"source": answered.reason, "events": [
             {**e.to_dict(), "time": round(wall - (now_ms - e.at_ms) / 1000, 3)}
             for e in answered.events]}
+
+
+def _log_level(entry: ClusterEvent, membership: MembershipUpdated | None) -> int:
+    """The log level of an events-log entry: each event is logged once at info.
+
+    An operation's begin and result (``action``) are logged by the executor with
+    rc and duration (``operation ok resource=... rc=0 duration_ms=...``), and a
+    quorum change by the membership (``quorum votes=...``): their events-log echo
+    goes to the debug file only. ``vigil events`` shows every entry regardless."""
+    if entry.kind is EventKind.ACTION:
+        return logging.DEBUG
+    if entry.kind is EventKind.QUORUM and membership is not None and \
+            entry.text == membership.quorum.reason:
+        return logging.DEBUG
+    return logging.INFO
 
 
 def _event_for(sender: NodeName, incarnation: int, body: Body) -> Event:

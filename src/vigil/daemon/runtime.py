@@ -11,6 +11,11 @@ Rules of this file:
 - Heartbeats leave when the core says so (``Send``) and the core is woken at
   the absolute moment it asked for (``SetTimer`` → ``Alarm``), so sending
   follows the core's fixed keepalive grid instead of drifting.
+- Only a heartbeat that repeats the last one goes to the heartbeat port, which
+  peers read on a grid; a changed heartbeat (a new view), a leave and every
+  coordinator message go to the control port, read at arrival (``Links``).
+  While a peer is late, the view is not agreed or this node leaves, heartbeats
+  are read at arrival too (``_update_hurry``).
 - Log lines are one event each: a short sentence and ``key=value`` fields,
   with the core's reason as it gave it.
 """
@@ -24,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil.config import ClusterConfig, NodeName
+from vigil.daemon.arrivals import HeartbeatArrivals
 from vigil.daemon.clock import Alarm, Clock
 from vigil.daemon.digest import config_digest
 from vigil.daemon.effects_log import log_effect
@@ -46,6 +52,7 @@ from vigil.membership import (
     Membership,
     MembershipConfigError,
     MessageKind,
+    PeerState,
     PeerStateChanged,
     RecordDrop,
     Send,
@@ -65,9 +72,12 @@ log = logging.getLogger(f"{LOGGER_NAME}.node")
 LEAVE_COPIES = 2
 #: Dropped datagrams of one reason are logged at most once per this many ms.
 DROP_LOG_INTERVAL_MS = 10_000
-#: The sockets are read this many times per keepalive, on the heartbeat grid,
-#: not once per arriving datagram: see ``_read_on_grid``.
+#: In steady state the heartbeat sockets are read this many times per keepalive,
+#: on the heartbeat grid, not once per arriving datagram: see ``_read_on_grid``.
 READS_PER_KEEPALIVE = 2
+#: After control traffic (sent or heard), heartbeats are read at arrival for
+#: this many keepalives: a transition's messages come a few round trips apart.
+SETTLE_KEEPALIVES = 2
 
 _TICK = Ticked()
 _KINDS = {kind.value: kind for kind in MessageKind}
@@ -103,6 +113,9 @@ class NodeRuntime:
         self.step_errors = 0
         self._drop_logged: dict[str, tuple[int, int]] = {}  # reason -> (at_ms, count then)
         self._last_body: dict[NodeName, tuple[MessageKind, Mapping[str, object], Body]] = {}
+        self._last_beat: object = None  # the body of the last heartbeat sent
+        #: Heartbeat gaps per peer and link, for /metrics (one bisect per heartbeat).
+        self.arrivals = HeartbeatArrivals(config.timing.keepalive_ms)
         #: This node's resources (the coordinator), when the service attached them.
         self.resources: ResourceRuntime | None = None
 
@@ -120,9 +133,11 @@ class NodeRuntime:
         self._read_on_grid(self.links)
 
     def _read_on_grid(self, links: Links) -> None:
-        """Read LINKS every keepalive / READS_PER_KEEPALIVE, in step with the heartbeats.
+        """Read heartbeats every keepalive / READS_PER_KEEPALIVE, in step with our own.
 
-        A node of N hears 10 × (N - 1) datagrams a second at keepalive 100 ms;
+        Only in steady state: within SETTLE_KEEPALIVES of control traffic, and
+        while ``_update_hurry`` says so, they are read at arrival. A node of N
+        hears 10 × (N - 1) datagrams a second at keepalive 100 ms;
         waking once for each cost more than handling it (16 nodes: 160 wake-ups
         a second, ~2 % of a core on a loaded machine for an empty loop). On a
         grid anchored at the next heartbeat, a read and a send share their
@@ -137,7 +152,19 @@ class NodeRuntime:
         if anchor_ms is None:
             anchor_ms = self.clock.now_ms()
         links.read_on_grid(self.clock.loop_time(anchor_ms),
-                           keepalive_ms / READS_PER_KEEPALIVE / 1000)
+                           keepalive_ms / READS_PER_KEEPALIVE / 1000,
+                           settle=SETTLE_KEEPALIVES * keepalive_ms / 1000)
+        self._update_hurry()
+
+    def _update_hurry(self) -> None:
+        """Heartbeats at arrival while their timing matters: a peer late (its
+        recovery, or its silence, is seen exactly), the view not agreed, leaving."""
+        if self.links is None:
+            return
+        m = self.membership
+        hot = not m.stable or m.leaving or m.stopped or any(
+            m.peer_state(n) is PeerState.LATE for n in self.config.node_names if n != self.me)
+        self.links.hurry(hot)
 
     async def stop(self, leave: bool = True, why: str = "stopped") -> None:
         """Tell the peers we leave (unless LEAVE is False), then close every link."""
@@ -154,6 +181,7 @@ class NodeRuntime:
         if self.links is not None:
             self.links.drain()  # what already arrived counts before time decides
         self._step(_TICK)
+        self._update_hurry()
 
     def _on_datagram(self, data: bytes, link: str, source: tuple[str, int]) -> None:
         """Every datagram from every link: accepted into the core, or counted. Never raises."""
@@ -191,6 +219,7 @@ class NodeRuntime:
             self._count_drop("bad_body", where, link, f"{kind.value} from {env.sender}: {body}")
             return None
         if isinstance(body, HeartbeatBody):
+            self.arrivals.observe(env.sender, link, self.clock.now_ms())  # /metrics
             return HeartbeatReceived(env.sender, env.incarnation, env.seq, link, body)
         return LeaveReceived(env.sender, env.incarnation, link, body)
 
@@ -231,8 +260,11 @@ class NodeRuntime:
         if self.resources is not None:
             self.resources.on_membership(self.membership)
 
-    def send_message(self, kind: str, body: Mapping[str, object]) -> None:
-        """Sign and send one message of KIND (the coordinator's) on every link."""
+    def send_message(self, kind: str, body: Mapping[str, object], urgent: bool = True) -> None:
+        """Sign and send one message of KIND (the coordinator's) on every link.
+
+        URGENT (the default): to the control port, read at arrival; False only
+        for a repeat of what the peers already heard (read on their grid)."""
         if self.links is None:
             return
         try:
@@ -240,9 +272,10 @@ class NodeRuntime:
         except EncodeError as e:
             log.error(kv("message not sent", kind=kind, error=e))
             return
-        self.links.send(data)
+        self.links.send(data, urgent=urgent)
 
     def _apply(self, effects: list[Effect], now_ms: int) -> None:
+        changed = False  # a peer, link, view or quorum change: the hurry may change
         for effect in effects:
             if isinstance(effect, Send):
                 self._send(effect)
@@ -255,19 +288,26 @@ class NodeRuntime:
             else:
                 if isinstance(effect, PeerStateChanged):
                     self.last_change[effect.node] = (effect.cause, now_ms)
+                changed = True
                 log_effect(log, effect, self.membership, now_ms)
+        if changed:
+            self._update_hurry()
 
     def _send(self, effect: Send) -> None:
         if self.links is None:
             return
         copies = LEAVE_COPIES if effect.kind is MessageKind.LEAVE else 1
+        # A heartbeat saying what the last one said is steady state (the grid
+        # port); anything new must not wait for the peers' grid.
+        urgent = effect.kind is MessageKind.LEAVE or effect.body != self._last_beat
+        self._last_beat = effect.body
         for _ in range(copies):
             try:
                 data = self.sequencer.encode(effect.kind.value, effect.body.to_body())
             except EncodeError as e:
                 log.error(kv("message not sent", kind=effect.kind.value, error=e))
                 return
-            self.links.send(data)
+            self.links.send(data, urgent=urgent)
         if effect.kind is MessageKind.LEAVE:
             log.info(kv("leave sent", node=self.me, incarnation=self.incarnation,
                         reason=effect.reason))

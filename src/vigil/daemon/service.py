@@ -35,6 +35,7 @@ from typing import Any
 
 from vigil import __version__
 from vigil.config import ClusterConfig, ConfigError, load
+from vigil.daemon.apiauth import ApiAccess
 from vigil.daemon.clock import Clock
 from vigil.daemon.connectivity import ConnectivityMonitor
 from vigil.daemon.control import CommandError, ControlServer
@@ -43,6 +44,7 @@ from vigil.daemon.notify import sd_notify
 from vigil.daemon.resources import ResourceRuntime, admin_command, shutdown_timeout_s
 from vigil.daemon.respawn import Respawner
 from vigil.daemon.runtime import NodeRuntime
+from vigil.daemon.safety import Safety
 from vigil.daemon.statedir import StateDir
 from vigil.exitcodes import ExitCode, VigilError
 
@@ -132,8 +134,19 @@ class Service:
         #: This node's resources: coordinator and executor (docs/coordinator.md).
         self.resources = ResourceRuntime(
             self.config, self.node, self.incarnation, clock, state_dir=self.options.state_dir,
-            send=runtime.send_message, drain=self._drain_links)
+            send=runtime.send_message)
         runtime.resources = self.resources
+        #: Fencing and the watchdog (daemon/safety.py): ``vigil fence``, status sections.
+        self.safety = Safety(self.config, self.node, clock, runtime, self.resources)
+        # Imported here: vigil.web reads vigil.daemon modules (no import cycle at start-up).
+        from vigil.web import MetricsCollector, serve_metrics
+        #: /metrics (docs/metrics.md): read at scrape time, served as [metrics] says.
+        self.metrics = MetricsCollector(
+            self._status, runtime.arrivals, events=lambda: self.resources.events_counted,
+            fence_requests=lambda: len(self.resources.fence_requests))
+        self.resources.executor.subscribe(lambda op: self.metrics.operation_finished(
+            op.agent, op.action, op.interval_ms, op.duration_ms))
+        metrics_server = None
         respawner = Respawner(self.config.respawn)  # an unknown user stops us here
         self.respawner = respawner
         #: This node's connectivity (ping nodes, score): ``snapshot()``, ``subscribe()``.
@@ -146,15 +159,21 @@ class Service:
             **{cmd: self._admin_handler(cmd)
                for cmd in ("standby", "online", "move", "unmove", "cleanup")},
             "events": lambda _req: self._events_command(),
-        })
+            **self.safety.commands(),
+        }, access=self._api_access())
         await runtime.start()
-        self.resources.start()
+        self.resources.start()  # probes only: a start needs the DC, after the watchdog
         self.connectivity.subscribe(lambda snap: self.resources.on_connectivity(snap.score))
         try:
+            self.safety.start()  # arms the watchdog; a missing device stops us here
             self.connectivity.start()
             await respawner.start()
+            metrics_server = await serve_metrics(self.config, self.node, self.metrics)
             await control.start()
         except BaseException:
+            await self.safety.close(clean=True)
+            if metrics_server is not None:
+                await metrics_server.close()
             await respawner.stop()
             self.connectivity.stop()
             await runtime.stop(leave=True, why="control socket failed")
@@ -187,7 +206,10 @@ class Service:
             self.connectivity.stop()
             await runtime.stop(leave=True, why=why)
             await self.resources.close()
+            await self.safety.close(clean=True)  # the watchdog's magic close
             await control.close()
+            if metrics_server is not None:
+                await metrics_server.close()
         log.info(kv("daemon stopped", node=self.node, incarnation=self.incarnation))
         return 0
 
@@ -213,6 +235,13 @@ class Service:
         self._stop_reason = why
         self._stop.set()
 
+    def _api_access(self) -> ApiAccess:
+        """Who besides root may use the control socket (``apiauth``), read at start."""
+        access = ApiAccess.from_config(self.config.apiauth)
+        for problem in access.problems:
+            log.warning(kv("apiauth entry ignored", problem=problem))
+        return access
+
     def _status(self) -> dict[str, object]:
         doc = self.runtime.status()
         cfg = doc.setdefault("config", {})
@@ -220,12 +249,12 @@ class Service:
             cfg["reload_errors"] = list(self.reload_errors)
         doc.setdefault("connectivity", self.connectivity.status_doc())
         doc.setdefault("respawn", self.respawner.status())
+        scores = self.resources.node_connectivity()
+        for entry in doc.get("nodes", []):
+            entry["connectivity"] = scores.get(entry["name"])
         doc.update(self.resources.status())
+        doc.update(self.safety.status_doc())
         return doc
-
-    def _drain_links(self) -> None:
-        if self.runtime.links is not None:
-            self.runtime.links.drain()
 
     def _admin_handler(self, cmd: str) -> Callable[[Mapping[str, Any]], Awaitable[object]]:
         async def handle(req: Mapping[str, Any]) -> object:

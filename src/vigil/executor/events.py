@@ -39,6 +39,8 @@ class OperationCompleted:
 
     def summary(self) -> str:
         """One greppable line, as the daemon logs it."""
-        return (f"{self.reason} resource={self.resource} action={self.action} "
+        reason = self.reason.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return (f"operation {self.result.value} resource={self.resource} action={self.action} "
                 f"interval_ms={self.interval_ms} status={self.status.value} rc={self.rc} "
-                f"state={self.state.value} duration_ms={self.duration_ms}")
+                f"state={self.state.value} duration_ms={self.duration_ms} "
+                f'reason="{reason}"')

@@ -354,7 +354,8 @@ class Membership:
             parts.append(f"not stable: waiting to hear {', '.join(in_doubt)} "
                          f"(or for initdead, {self._config.timing.initdead_ms} ms)")
         elif differ:
-            parts.append(f"not stable: waiting for {', '.join(differ)} to report {new}")
+            # sorted: a frozenset's order changes with PYTHONHASHSEED; reasons must not
+            parts.append(f"not stable: waiting for {', '.join(sorted(differ))} to report {new}")
         else:
             parts.append(f"stable: all {len(new)} members report {new}")
         return "; ".join(parts)

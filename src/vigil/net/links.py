@@ -8,15 +8,27 @@ Rules of this file:
 - Datagrams go straight to the kernel with ``sendto`` on a non-blocking
   socket; a full socket buffer drops the datagram (counted) rather than
   queueing it, because a heartbeat that waits is worse than one that is lost.
-- Receiving drains each socket when it is readable, a bounded batch at a time
-  so one busy link cannot starve the loop, and hands every datagram, however
-  odd, to ``on_datagram``; what it means is the wire layer's question.
-- Or, after ``read_on_grid``, the sockets are drained on a fixed grid of
-  times instead of at each arrival: a node of a 16-node cluster receives 150
-  heartbeats a second, and on a loaded or virtualised machine the wake-up
-  alone costs more than handling the datagram. A drain that leaves data
-  behind (a burst, a flood) goes on at once, batch by batch, so the grid
-  bounds the wake-up rate, never the throughput.
+- Each link is two sockets: the heartbeat port (the configured one) and the
+  control port (each port plus one, ``control_link``; Corosync also uses two
+  ports per ring). The sender chooses: ``send(data)`` is a steady-state
+  heartbeat, ``send(data, urgent=True)`` everything else (a leave, a changed
+  view, coordinator messages). A link is open only when both sockets are.
+- The control sockets are read at every arrival. The heartbeat sockets are
+  too, until ``read_on_grid``: then they are drained on a fixed grid of times
+  (a node of a 16-node cluster hears 150 heartbeats a second, and on a
+  virtualised machine the wake-up alone costs more than handling one), except
+  while latency matters: for ``settle`` seconds after any control datagram
+  sent or read (a transition, a command, a leave, a view change in flight),
+  and while the owner says so with ``hurry(True)`` (a late peer, a view not
+  agreed). Then they are read at arrival again. So only a heartbeat of a
+  cluster in steady state ever waits for the grid.
+- Arrival order is kept across the two sockets of a link: before a control
+  datagram is handed up, the heartbeats already waiting on that link are.
+  A drain that leaves data behind (a burst, a flood) goes on at once, batch
+  by batch, so the grid bounds the wake-up rate, never the throughput; every
+  read is a bounded batch so one busy link cannot starve the loop.
+- Every datagram, however odd, goes to ``on_datagram``; what it means is the
+  wire layer's question.
 """
 
 from __future__ import annotations
@@ -29,7 +41,7 @@ from dataclasses import dataclass
 
 from vigil.config import ClusterConfig, Link, NodeName
 from vigil.net.addresses import SockAddr, format_addr
-from vigil.net.sockets import LinkSocket, open_link_socket
+from vigil.net.sockets import LinkSocket, control_link, open_link_socket
 
 log = logging.getLogger("vigil.net")
 
@@ -58,6 +70,7 @@ class LinkStats:
     ``sent`` counts datagrams the kernel accepted (one per destination),
     ``send_errors`` those it refused; ``received`` every datagram read, valid
     or not; ``handler_errors`` exceptions ``on_datagram`` raised (a bug, logged).
+    The counters cover both sockets; ``control`` is the control socket's address.
     """
 
     name: str
@@ -71,6 +84,7 @@ class LinkStats:
     receive_errors: int
     handler_errors: int
     last_error: str | None
+    control: str | None = None
 
 
 class _Link:
@@ -79,7 +93,9 @@ class _Link:
     def __init__(self, link: Link) -> None:
         self.link = link
         self.state = LinkState.CLOSED
-        self.opened: LinkSocket | None = None
+        self.opened: LinkSocket | None = None  # the heartbeat port
+        self.control: LinkSocket | None = None  # the control port
+        self.reading = False  # the heartbeat socket is read at arrival
         self.sent = self.send_errors = self.received = 0
         self.receive_errors = self.handler_errors = 0
         self.last_error: str | None = None
@@ -101,6 +117,7 @@ class _Link:
             receive_errors=self.receive_errors,
             handler_errors=self.handler_errors,
             last_error=self.last_error,
+            control=self.control.local if self.control else None,
         )
 
 
@@ -118,9 +135,13 @@ class Links:
         self._me = me
         self._on_datagram = on_datagram
         self._links = {link.name: _Link(link) for link in links}
-        # Reading on a grid (``read_on_grid``): its anchor and period in loop
-        # time, and the pending drain; None: read at each arrival.
+        # Heartbeats read on a grid (``read_on_grid``): its anchor and period in
+        # loop time, and the pending drain; None: read at each arrival.
         self._grid: tuple[float, float] | None = None
+        self._hurry = False
+        # Heartbeats are read at arrival until this loop time (control traffic).
+        self._settle = 0.0
+        self._busy_until = 0.0
         self._grid_timer: asyncio.TimerHandle | None = None
         self._draining: asyncio.Handle | None = None
 
@@ -135,17 +156,26 @@ class Links:
 
     # -- sending -----------------------------------------------------------
 
-    def send(self, data: bytes) -> None:
-        """Send DATA on every link, to every destination. Never raises."""
+    def send(self, data: bytes, *, urgent: bool = False) -> None:
+        """Send DATA on every link, to every destination. Never raises.
+
+        URGENT: to the control port, read at arrival; else to the heartbeat
+        port, which may be read on the grid (a steady-state heartbeat only).
+        """
+        if urgent:
+            self._control_seen()
         for entry in self._links.values():
-            self._send(entry, data)
+            self._send(entry, data, urgent)
 
-    def send_to(self, link_name: str, data: bytes) -> None:
+    def send_to(self, link_name: str, data: bytes, *, urgent: bool = False) -> None:
         """Send DATA on one link. KeyError for a name not configured; never raises otherwise."""
-        self._send(self._links[link_name], data)
+        entry = self._links[link_name]
+        if urgent:
+            self._control_seen()
+        self._send(entry, data, urgent)
 
-    def _send(self, entry: _Link, data: bytes) -> None:
-        opened = entry.opened
+    def _send(self, entry: _Link, data: bytes, urgent: bool) -> None:
+        opened = entry.control if urgent else entry.opened
         if opened is None:
             entry.send_errors += 1
             self._note_error(entry, "send", f"link is {entry.state.value}", None)
@@ -164,27 +194,48 @@ class Links:
 
     # -- receiving ---------------------------------------------------------
 
-    def read_on_grid(self, anchor: float, period: float) -> None:
-        """Drain every link at loop times ANCHOR + k × PERIOD, not at each arrival.
+    def read_on_grid(self, anchor: float, period: float, settle: float = 0.0) -> None:
+        """Drain the heartbeat sockets at loop times ANCHOR + k × PERIOD, not at each arrival.
 
-        What arrives waits at most PERIOD seconds in the socket buffer. Put the
-        anchor on the caller's own timer grid (the keepalive schedule) and the
-        two share their wake-ups. Links opened later are read the same way.
+        What arrives there waits at most PERIOD seconds in the socket buffer,
+        except within SETTLE seconds of a control datagram sent or read, and
+        while ``hurry`` is on: then it is read at arrival. Put the anchor on
+        the caller's own timer grid (the keepalive schedule) and the two share
+        their wake-ups. Links opened later are read the same way. The control
+        sockets are always read at arrival.
         """
-        if period <= 0:
-            raise ValueError(f"read period must be positive, not {period}")
+        if period <= 0 or settle < 0:
+            raise ValueError(f"read period must be positive, not {period}, "
+                             f"and settle not negative, not {settle}")
         self._grid = (anchor, period)
-        for entry in self._links.values():
-            if entry.opened is not None:
-                self._loop.remove_reader(entry.opened.sock.fileno())
+        self._settle = settle
+        self._sync_readers()
         self._arm_grid()
+
+    def hurry(self, on: bool) -> None:
+        """While ON, read the heartbeat sockets at arrival too (latency matters now)."""
+        if on != self._hurry:
+            self._hurry = on
+            self._sync_readers()
+
+    @property
+    def hurried(self) -> bool:
+        """Whether heartbeats are read at arrival (no grid, ``hurry``, control traffic)."""
+        return self._grid is None or self._hurry or self._loop.time() < self._busy_until
+
+    def _control_seen(self) -> None:
+        """Control traffic now: heartbeats at arrival for the next ``settle`` seconds."""
+        if self._settle <= 0:
+            return
+        self._busy_until = self._loop.time() + self._settle
+        self._sync_readers()
 
     def drain(self) -> None:
         """Read what is waiting on every link now (one batch each), so a caller
         about to act on silence (a deadline) first hears what already arrived."""
         more = False
         for entry in self._links.values():
-            if entry.opened is not None and self._on_readable(entry):
+            if self._read_link(entry):
                 more = True
         if more and self._draining is None:
             self._draining = self._loop.call_soon(self._drain_more)
@@ -192,6 +243,19 @@ class Links:
     def _drain_more(self) -> None:
         self._draining = None
         self.drain()
+
+    def _sync_readers(self) -> None:
+        """Heartbeat sockets: a reader while hurried, none on the grid."""
+        want = self.hurried
+        for entry in self._links.values():
+            opened = entry.opened
+            if opened is None or entry.reading == want:
+                continue
+            if want:
+                self._loop.add_reader(opened.sock.fileno(), self._on_heartbeats, entry)
+            else:
+                self._loop.remove_reader(opened.sock.fileno())
+            entry.reading = want
 
     def _arm_grid(self) -> None:
         if self._grid_timer is not None:
@@ -207,14 +271,35 @@ class Links:
 
     def _on_grid(self) -> None:
         self._grid_timer = None
-        self.drain()
+        self._sync_readers()  # the settling time may be over
+        if not self.hurried:  # hurried, every arrival was read already
+            self.drain()
         self._arm_grid()
 
-    def _on_readable(self, entry: _Link) -> bool:
-        """Read one batch from ENTRY's socket; True when more may be waiting."""
-        opened = entry.opened
-        if opened is None:  # pragma: no cover - the reader is removed on close
-            return False
+    def _on_heartbeats(self, entry: _Link) -> None:
+        if entry.opened is not None and self._read(entry, entry.opened):
+            self._drain_soon()
+
+    def _on_control(self, entry: _Link) -> None:
+        """A control datagram: first the heartbeats that arrived before it on this link."""
+        self._control_seen()
+        if self._read_link(entry):
+            self._drain_soon()
+
+    def _drain_soon(self) -> None:
+        if self._draining is None:
+            self._draining = self._loop.call_soon(self._drain_more)
+
+    def _read_link(self, entry: _Link) -> bool:
+        """One batch from each of ENTRY's sockets, heartbeats first; True when more may wait."""
+        more = False
+        for opened in (entry.opened, entry.control):
+            if opened is not None and self._read(entry, opened):
+                more = True
+        return more
+
+    def _read(self, entry: _Link, opened: LinkSocket) -> bool:
+        """Read one batch from OPENED, a socket of ENTRY; True when more may be waiting."""
         for _ in range(_BATCH):
             try:
                 data, addr = opened.sock.recvfrom(_RECV_SIZE)
@@ -235,6 +320,8 @@ class Links:
                         "datagram handler failed link=%s source=%s count=%d",
                         entry.link.name, format_addr(addr), entry.handler_errors,
                     )
+            if entry.opened is not opened and entry.control is not opened:
+                return False  # the handler closed this link
         return True
 
     def _note_error(
@@ -263,25 +350,36 @@ class Links:
         try:
             opened = open_link_socket(entry.link, self._me)
         except OSError as exc:
-            entry.state = LinkState.FAILED
-            entry.last_error = f"open: {exc.strerror or exc}"
-            log.error("link failed to open link=%s kind=%s error=%r",
-                      entry.link.name, entry.link.kind.value, entry.last_error)
-            return False
+            return self._failed(entry, f"open: {exc.strerror or exc}")
+        try:
+            control = open_link_socket(control_link(entry.link), self._me)
+        except (OSError, OverflowError) as exc:
+            # Half a link would lose every message but heartbeats without a
+            # trace: the whole link fails, visibly.
+            opened.sock.close()
+            error = exc.strerror if isinstance(exc, OSError) else None
+            return self._failed(entry, f"open control port: {error or exc}")
         for skipped in opened.skipped:
             log.warning("link destination left out link=%s destination=%r",
                         entry.link.name, skipped)
-        entry.opened = opened
+        entry.opened, entry.control = opened, control
         entry.state = LinkState.OPEN
         entry.failing.clear()
-        if self._grid is None:
-            self._loop.add_reader(opened.sock.fileno(), self._on_readable, entry)
-        elif self._grid_timer is None:
+        self._loop.add_reader(control.sock.fileno(), self._on_control, entry)
+        self._sync_readers()
+        if self._grid is not None and self._grid_timer is None:
             self._arm_grid()
-        log.info("link open link=%s kind=%s local=%s destinations=%s",
-                 entry.link.name, entry.link.kind.value, opened.local,
+        log.info("link open link=%s kind=%s local=%s control=%s destinations=%s",
+                 entry.link.name, entry.link.kind.value, opened.local, control.local,
                  ",".join(format_addr(d) for d in opened.destinations) or "-")
         return True
+
+    def _failed(self, entry: _Link, error: str) -> bool:
+        entry.state = LinkState.FAILED
+        entry.last_error = error
+        log.error("link failed to open link=%s kind=%s error=%r",
+                  entry.link.name, entry.link.kind.value, error)
+        return False
 
     def close_link(self, link_name: str) -> None:
         """Stop using one link (its sends then count as errors). KeyError for unknown names."""
@@ -299,14 +397,17 @@ class Links:
             self._draining = None
 
     def _close(self, entry: _Link) -> None:
-        opened, entry.opened = entry.opened, None
+        sockets = (entry.opened, entry.control)
+        entry.opened = entry.control = None
+        entry.reading = False
         entry.state = LinkState.CLOSED
-        if opened is None:
-            return
-        try:
-            self._loop.remove_reader(opened.sock.fileno())
-        finally:
-            opened.sock.close()
+        for opened in sockets:
+            if opened is None:
+                continue
+            try:
+                self._loop.remove_reader(opened.sock.fileno())
+            finally:
+                opened.sock.close()
 
 
 async def open_links(

@@ -18,6 +18,7 @@ instead of splitting the traffic.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import struct
 from dataclasses import dataclass
@@ -50,6 +51,22 @@ def open_link_socket(link: Link, me: NodeName) -> LinkSocket:
     if link.kind is LinkKind.BCAST:
         return _open_bcast(link)
     return _open_mcast(link, me)
+
+
+def control_link(link: Link) -> Link:
+    """LINK moved to its control port: every port (the link's, each address's) plus one.
+
+    Everything but steady-state heartbeats travels there (see ``Links``), so the
+    daemon can read it at arrival and heartbeats on a grid: Corosync likewise
+    uses two ports per ring (``mcastport`` and ``mcastport - 1``). Opened with
+    ``open_link_socket`` like any link.
+    """
+    def shifted(ep: Endpoint) -> Endpoint:
+        return ep if ep.port is None else dataclasses.replace(ep, port=ep.port + 1)
+
+    return dataclasses.replace(
+        link, port=link.port + 1, peers=tuple(shifted(ep) for ep in link.peers),
+        addresses={node: shifted(ep) for node, ep in link.addresses.items()})
 
 
 def _new_socket(family: socket.AddressFamily, link: Link, *, reuse: bool) -> socket.socket:

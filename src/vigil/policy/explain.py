@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from vigil.config import NodeName
 from vigil.policy.scores import format_score
 from vigil.policy.scoring import NodeScore, UnitScorer
+from vigil.policy.state import CopyOrigin
 
 
 def why_chosen(scorer: UnitScorer, winner: NodeScore, previous: Sequence[NodeName]) -> str:
@@ -57,6 +58,23 @@ def why_not(loser: NodeScore, winner: NodeScore, preferred: NodeName | None,
     if winner.total > loser.total:
         return f"{describe(winner, own=True)} outweighs {describe(loser, own=False)}"
     return _tie(winner, loser)
+
+
+def why_copy_stays(keeper: NodeScore, kept: CopyOrigin, loser: NodeScore, lost: CopyOrigin,
+                   preferred: NodeName | None) -> str:
+    """Why the copy on KEEPER stays and LOSER's stops, after a heal: issue 10's rule."""
+    k, n = keeper.node, loser.node
+    head = f"the copy on {k} stays"
+    if kept.quorate and not lost.quorate:
+        return f"{head}: {k} had quorum while it ran, {n} lost quorum"
+    if kept.fenced and not lost.fenced:
+        return f"{head}: {k}'s side fenced a node before starting it, {n}'s did not"
+    if keeper.moved or keeper.connectivity != loser.connectivity:
+        return f"{head}: {why_not(loser, keeper, preferred)}"
+    if keeper.total > loser.total:
+        return (f"{head}: it has the higher score ({k} {format_score(keeper.total)} > "
+                f"{n} {format_score(loser.total)})")
+    return f"{head}: both score {format_score(keeper.total)}, and {k} comes first in node order"
 
 
 def exclusion_phrase(score: NodeScore, label: str | None = None) -> str:

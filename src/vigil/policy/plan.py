@@ -17,7 +17,6 @@ from vigil.config import NodeName, Resource, ResourceId
 from vigil.policy.explain import exclusion_phrase, why_not
 from vigil.policy.facts import Facts
 from vigil.policy.placement import Decision, Mode, blocked_phrase
-from vigil.policy.scores import format_score
 from vigil.policy.state import ResourceState
 from vigil.policy.transition import Change
 
@@ -99,17 +98,14 @@ def _stop_elsewhere(facts: Facts, decision: Decision, node: NodeName, also_on_ta
     if not (also_on_target or node in _active_on(facts, decision, target)):
         phrase = why_not(loser, winner, decision.unit.preferred)
         return phrase if winner.moved else f"{phrase}, so it moves to {target}"
-    # Active twice (a healed partition): keep the copy on the best node.
+    # Active twice (a healed partition): placement.py chose the copy that stays.
     both = f"active on both {node} and {target}"
+    heal = decision.heal
+    if heal is not None and node in heal.why_lost:
+        return f"split brain: {both}; {heal.why_lost[node]}"
     if not loser.eligible:
         return f"{both}; {exclusion_phrase(loser)}"
-    if winner.moved or winner.connectivity != loser.connectivity:
-        return f"{both}; {why_not(loser, winner, decision.unit.preferred)}"
-    if winner.total > loser.total:
-        return (f"{both}; the copy on the node with the higher score stays "
-                f"({target} {format_score(winner.total)} > {node} {format_score(loser.total)})")
-    return (f"{both}; both score {format_score(winner.total)}, so the copy on the node "
-            f"earlier in node order stays ({target})")
+    return f"{both}; {why_not(loser, winner, decision.unit.preferred)}"
 
 
 def _active_on(facts: Facts, decision: Decision, target: NodeName) -> set[NodeName]:

@@ -90,6 +90,12 @@ def _status(state: ClusterState) -> list[str]:
                                      key=lambda kv: (kv[0][0], order[kv[0][1]])):
         lines.append(f"  Failures: {rid} on {node}: {fails.count} "
                      f"(last at {fails.last_failure_ms} ms)")
+    for (rid, node), origin in sorted(state.origins.items(),
+                                      key=lambda kv: (kv[0][0], order[kv[0][1]])):
+        if not origin.plain:
+            words = [w for w, on in (("lost quorum", not origin.quorate),
+                                     ("started after a fence", origin.fenced)) if on]
+            lines.append(f"  Copy: {rid} on {node}: {', '.join(words)}")
     if state.now_ms:
         lines.append(f"  Now: {state.now_ms} ms")
     return lines + _resources(state)

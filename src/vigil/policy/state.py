@@ -83,7 +83,28 @@ class AdminConstraint:
     node: NodeName
 
 
+@dataclass(frozen=True, slots=True)
+class CopyOrigin:
+    """How a node came to run its copy of a resource: what a heal weighs (issue 10).
+
+    ``quorate``: the node had quorum when the copy started and at every moment
+    since. ``fenced``: it was started after its side fenced a node. When a
+    partition heals and a resource is active on both sides, the copy that
+    kept quorum wins, then the one whose side fenced (see placement.py).
+    A copy nobody said anything about is quorate and did not fence.
+    """
+
+    quorate: bool = True
+    fenced: bool = False
+
+    @property
+    def plain(self) -> bool:
+        """The default: nothing worth reporting."""
+        return self.quorate and not self.fenced
+
+
 NO_ATTRIBUTES = NodeAttributes()
+PLAIN_COPY = CopyOrigin()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +114,9 @@ class ClusterState:
     ``online`` is the stable membership view (our partition). ``reports`` holds
     each node's resource states (see the file's rules); reports of offline nodes
     are used only to explain ("node0, where it ran, is offline"), never to act.
-    ``failures`` maps (resource, node) to its failure count.
+    ``failures`` maps (resource, node) to its failure count. ``origins`` maps
+    (resource, node) to how that node's active copy came about; only copies
+    that lost quorum or followed a fence need an entry.
     """
 
     config: ClusterConfig
@@ -104,12 +127,16 @@ class ClusterState:
     attributes: Mapping[NodeName, NodeAttributes] = field(default_factory=dict)
     constraints: tuple[AdminConstraint, ...] = ()
     now_ms: int = 0
+    origins: Mapping[tuple[ResourceId, NodeName], CopyOrigin] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _validate(self)
 
     def attributes_of(self, node: NodeName) -> NodeAttributes:
         return self.attributes.get(node, NO_ATTRIBUTES)
+
+    def origin_of(self, rid: ResourceId, node: NodeName) -> CopyOrigin:
+        return self.origins.get((rid, node), PLAIN_COPY)
 
 
 def _validate(state: ClusterState) -> None:
@@ -137,6 +164,8 @@ def _validate(state: ClusterState) -> None:
                 f"failure count of {rid} on {node} is {fails.count}",
                 "failure counts are 0 or more; `vigil cleanup` resets them to 0",
             )
+    for rid, node in sorted(state.origins):
+        check_node(node, f"the origin of the copy of {rid}")
     if state.now_ms < 0:
         raise PolicyInputError(f"now_ms is {state.now_ms}",
                                "time is milliseconds since an epoch, >= 0")

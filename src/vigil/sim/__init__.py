@@ -19,13 +19,18 @@ from vigil.sim.checks import (
 )
 from vigil.sim.cluster import ClusterSimulation, liveness_bound_ms
 from vigil.sim.network import CALM, Delay, LinkConditions
+from vigil.sim.rehearsal import ChaosRun, Rehearsal, chaos, rehearse
+from vigil.sim.report import chaos_json, chaos_text, rehearsal_json, rehearsal_text
 from vigil.sim.resource_checks import ExclusiveActive, ServiceHistory, unsettled
+from vigil.sim.scenario import Scenario, ScenarioError, parse_scenario
+from vigil.sim.scenario import check as check_scenario
 from vigil.sim.simulation import Simulation, SimulationError
 from vigil.sim.timeline import Fault, TimelineEntry, describe, render
 
 __all__ = [
     "CALM",
     "AgentBehaviour",
+    "ChaosRun",
     "Checker",
     "ClusterSimulation",
     "Delay",
@@ -35,18 +40,29 @@ __all__ = [
     "Fault",
     "InvariantViolation",
     "LinkConditions",
+    "Rehearsal",
     "ResourceChecker",
+    "Scenario",
+    "ScenarioError",
     "ServiceHistory",
     "Simulation",
     "SimulationError",
     "TimelineEntry",
     "ViewConsistency",
     "agreement",
+    "chaos",
+    "chaos_json",
+    "chaos_text",
+    "check_scenario",
     "convergence_bound_ms",
     "default_checkers",
     "describe",
     "heal",
     "liveness_bound_ms",
+    "parse_scenario",
+    "rehearsal_json",
+    "rehearsal_text",
+    "rehearse",
     "render",
     "schedule_chaos",
     "unsettled",

@@ -15,6 +15,9 @@ Rules of this file:
   (``ShutdownRequested`` … ``ReadyToLeave``), then leaves.
 - Resource checkers (``vigil.sim.resource_checks``) see every change of the
   services; a violation stops the run with the seed.
+- ``Fence`` effects go to simulated fence devices, and nodes of a
+  configuration with a watchdog feed a simulated one (``vigil.sim.fencing``):
+  a fenced or reset machine goes down, then boots again.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from vigil.coordinator import (
     Log,
     MembershipUpdated,
     ReadyToLeave,
+    Reannounce,
     ReportBody,
     ReportReceived,
     RunOperation,
@@ -68,6 +72,7 @@ from vigil.sim.agents import (
     ResourceChecker,
 )
 from vigil.sim.checks import InvariantViolation
+from vigil.sim.fencing import BOOT_MS, FENCE_OP_MS, SimFencing
 from vigil.sim.resource_checks import ExclusiveActive, ServiceHistory, unsettled
 from vigil.sim.simulation import Simulation, SimulationError, _Node
 
@@ -96,12 +101,16 @@ class ClusterSimulation(Simulation):
         agent_overrides: Mapping[str | tuple[str, str], AgentBehaviour] | None = None,
         resource_checkers: Sequence[ResourceChecker] | None = None,
         settings: AdminSettings | None = None,
+        fence_op_ms: int = FENCE_OP_MS,
+        boot_ms: int = BOOT_MS,
         **options: object,
     ) -> None:
         """As ``Simulation``; AGENTS is how every agent behaves unless AGENT_OVERRIDES
         names the resource or (node, resource). RESOURCE_CHECKERS default to
         ``ExclusiveActive``; SETTINGS are the administrator settings every node
-        starts with (as if restored from disk)."""
+        starts with (as if restored from disk). FENCE_OP_MS is how long a simulated
+        fence agent takes after its delay, BOOT_MS how long a fenced or reset machine
+        takes to run its daemon again."""
         self.behaviour = Behaviours(agents, agent_overrides)
         #: Every operation and service change, in order (``ServiceHistory.of``).
         self.history = ServiceHistory()
@@ -115,6 +124,8 @@ class ClusterSimulation(Simulation):
         self.log: list[tuple[int, NodeName, CEffect]] = []
         self._seen_incarnation: dict[tuple[NodeName, NodeName], int] = {}
         self._api = 0
+        #: Simulated fence devices and watchdogs (``vigil.sim.fencing``).
+        self.fencing = SimFencing(self, fence_op_ms, boot_ms)
         super().__init__(config, seed, **options)  # type: ignore[arg-type]
 
     # -- what a test reads -------------------------------------------------------
@@ -131,6 +142,11 @@ class ClusterSimulation(Simulation):
     def events(self, node: str | None = None) -> list[ClusterEvent]:
         return [e.entry for _, n, e in self.log
                 if isinstance(e, Log) and (node is None or n == node)]
+
+    def reannounced(self, rid: str | None = None) -> list[tuple[int, NodeName, ResourceId]]:
+        """(time, node, resource) of every address announced again after a view grew."""
+        return [(at, n, e.resource) for at, n, e in self.log
+                if isinstance(e, Reannounce) and (rid is None or e.resource == rid)]
 
     def answers(self) -> list[tuple[int, NodeName, AdminAnswered]]:
         return [(at, n, e) for at, n, e in self.log if isinstance(e, AdminAnswered)]
@@ -184,10 +200,27 @@ class ClusterSimulation(Simulation):
         except InvariantViolation as violation:
             raise SimulationError(str(violation), self.seed, self.now_ms) from violation
 
+    def coordinator_event(self, node: str, event: CEvent) -> None:
+        """EVENT for NODE's coordinator now (or at its resume, if frozen)."""
+        self._coord_event(self._node(node), event)
+
+    def power_off(self, node: str, why: str) -> None:
+        """NODE's machine goes down now (a fence or a watchdog reset), services and all."""
+        n = self._node(node)
+        if n.core is None:
+            return
+        self._fault(n.name, f"power off {n.name}: {why}")
+        self._crash(n)
+        for checker in self.resource_checkers:
+            checker.fenced(n.name, self.now_ms)
+
     # -- node life ------------------------------------------------------------------
 
     def _boot(self, node: _Node, how: str) -> None:
         name = node.name
+        if node.core is not None and name in self.fencing.rebooted:
+            self._fault(name, f"{how} {name} skipped: a power cycle already booted it")
+            return
         if node.core is not None and name in self.coordinators and \
                 self.coordinators[name].leaving_why is not None:
             self._leave(node)  # killed while handing over: it is gone now
@@ -199,11 +232,13 @@ class ClusterSimulation(Simulation):
         core = Coordinator(self.config, name, node.incarnation + 1,
                            settings=self.initial_settings)
         self.coordinators[name] = _Coord(core, ex)
+        self.fencing.booted(name)
         self._coord_step(node, Started())
         super()._boot(node, how)
 
     def _crash(self, node: _Node) -> None:
         super()._crash(node)
+        self.fencing.went_down(node.name)
         c = self.coordinators.pop(node.name, None)
         if c is not None:
             c.executor.machine_down(f"{node.name} crashed")
@@ -213,6 +248,7 @@ class ClusterSimulation(Simulation):
         if node.core is None or c is None or c.leaving_why is not None:
             return
         self._fault(node.name, f"stop {node.name} ({why}): handing resources over")
+        self.fencing.rebooted.discard(node.name)  # a restart after this stop is meant
         c.leaving_why = why
         self._step(node, StopRequested(why))
         self._coord_event(node, ShutdownRequested(why))
@@ -222,6 +258,7 @@ class ClusterSimulation(Simulation):
         why = c.leaving_why if c is not None and c.leaving_why else "stopped"
         if c is not None:
             c.executor.daemon_gone()
+        self.fencing.stopped_cleanly(node.name)
         super()._stop(node, why)
 
     def _resume(self, node: _Node) -> None:
@@ -287,7 +324,10 @@ class ClusterSimulation(Simulation):
             elif isinstance(effect, ReadyToLeave):
                 self.log.append((now, node.name, effect))
                 self._at(now, partial(self._leave, node))
-            elif isinstance(effect, Log | Fence | AdminAnswered | EventsAnswered):
+            elif isinstance(effect, Fence):
+                self.log.append((now, node.name, effect))
+                self.fencing.fence(node.name, effect)
+            elif isinstance(effect, Log | AdminAnswered | EventsAnswered | Reannounce):
                 self.log.append((now, node.name, effect))
 
     def _coord_fire(self, node: _Node, c: _Coord, generation: int) -> None:

@@ -9,6 +9,11 @@ Rules of this file:
   fenced since (issue 7's fencing reports it through ``fenced``).
 - Liveness (``unsettled``) is asked at chosen moments: every resource that
   should run runs on exactly one node, with nothing in flight.
+- Heals (``HealInvariant``, issue 10): a copy may run on both sides of a
+  partition in compatibility mode, but once a heal's merge completes (the
+  heal + a settle bound) each exclusive resource runs on exactly one node,
+  and from the heal until then it never runs on none if it ran somewhere:
+  the merge stops losers, never the winner.
 """
 
 from __future__ import annotations
@@ -90,3 +95,57 @@ def unsettled(config: ClusterConfig, executors: Iterable[FakeExecutor]) -> list[
             problems.append(f"{r.id} active on {len(nodes)} nodes ({', '.join(nodes) or '-'}), "
                             f"wanted {wanted}")
     return problems
+
+
+class HealInvariant(ResourceChecker):
+    """After every heal in HEALS: never zero copies during the merge, one copy after it.
+
+    The merge begins once the nodes can have heard each other (the heal +
+    HEARD_MS, a keepalive and a delay): until then a node cut off still
+    applies the safe mode's rule and may stop its copy, as it must.
+    """
+
+    def __init__(self, config: ClusterConfig, heals: Iterable[int], settle_ms: int,
+                 heard_ms: int) -> None:
+        self._exclusive = {r.id for r in config.resources if r.exclusive}
+        self.heals = sorted(heals)
+        self.settle_ms = settle_ms
+        self.heard_ms = heard_ms
+        self.holders: dict[ResourceId, set[NodeName]] = {}
+        #: (heal time, resource, holders when the merge completed) for every check made.
+        self.merges: list[tuple[int, ResourceId, tuple[NodeName, ...]]] = []
+
+    def _merging(self, at: int) -> int | None:
+        return next((h for h in self.heals if h + self.heard_ms <= at <= h + self.settle_ms),
+                    None)
+
+    def activated(self, node: NodeName, rid: ResourceId, at: int) -> None:
+        self.holders.setdefault(rid, set()).add(node)
+
+    def deactivated(self, node: NodeName, rid: ResourceId, at: int, why: str) -> None:
+        self.holders.setdefault(rid, set()).discard(node)
+
+    def operation(self, node: NodeName, rid: ResourceId, kind: OpKind, outcome: OpOutcome, *,
+                  began: int, at: int) -> None:
+        # Only stops the merge asked for: a minority's stop at warntime that began before
+        # the heal is the safe mode's rule at work, not the heal's.
+        heal = self._merging(began)
+        if kind is OpKind.STOP and rid in self._exclusive and heal is not None \
+                and not self.holders.get(rid):
+            raise InvariantViolation(
+                f"{rid} stopped on {node} at {at} ms, begun {began - heal} ms after the heal "
+                f"at {heal} ms: no copy left; the merge must keep the winner running")
+
+    def fenced(self, node: NodeName, at: int) -> None:
+        for holders in self.holders.values():
+            holders.discard(node)
+
+    def merge_completed(self, heal: int, at: int) -> None:
+        """Call at HEAL + settle: every exclusive resource runs exactly once."""
+        for rid in sorted(self._exclusive):
+            holders = tuple(sorted(self.holders.get(rid, ())))
+            self.merges.append((heal, rid, holders))
+            if len(holders) != 1:
+                raise InvariantViolation(
+                    f"{at - heal} ms after the heal at {heal} ms, {rid} runs on "
+                    f"{len(holders)} nodes ({', '.join(holders) or '-'}), wanted 1")

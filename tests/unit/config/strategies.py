@@ -33,6 +33,7 @@ from vigil.config import (
     Link,
     LinkKind,
     Logging,
+    Metrics,
     Node,
     NodeName,
     NoQuorumPolicy,
@@ -213,6 +214,19 @@ def connectivities(draw: st.DrawFn, keepalive_ms: int) -> Connectivity:
 
 
 @st.composite
+def metrics(draw: st.DrawFn, nodes: tuple[NodeName, ...]) -> Metrics:
+    """Off, or served on LISTEN and/or per-node addresses (a port is required)."""
+    if not draw(st.booleans()):
+        return Metrics()
+    endpoint = st.builds(Endpoint, st.one_of(ipv4, ipv6), ports)
+    listen = draw(st.none() | endpoint)
+    addresses = draw(st.dictionaries(st.sampled_from(nodes), endpoint,
+                                     min_size=0 if listen is not None else 1,
+                                     max_size=len(nodes)))
+    return Metrics(listen, addresses, draw(st.none() | paths))
+
+
+@st.composite
 def cluster_configs(draw: st.DrawFn) -> ClusterConfig:
     node_list = draw(st.lists(node_names, min_size=1, max_size=5, unique=True))
     nodes = tuple(NodeName(n) for n in node_list)
@@ -256,6 +270,7 @@ def cluster_configs(draw: st.DrawFn) -> ClusterConfig:
             st.lists(words, max_size=4).map(tuple)), max_size=2)))),
         compression=Compression(draw(st.none() | st.sampled_from(["zlib", "bz2"])),
                                 draw(st.integers(1, 1 << 20))),
+        metrics=draw(metrics(nodes)),
         autojoin=draw(st.sampled_from(["none", "other", "any"])),
         crm=draw(st.sampled_from(["no", "yes", "respawn", "minimal"])),
         resource_dirs=tuple(draw(st.lists(paths, max_size=3))),

@@ -22,6 +22,7 @@ from vigil.coordinator import (
     ReportBody,
     RunOperation,
     Send,
+    Ticked,
 )
 
 CFG = config()  # web = vip, app; preferred node1
@@ -187,7 +188,9 @@ def test_a_command_from_a_peer_is_applied_once_and_the_next_report_carries_it() 
     assert isinstance(rep, ReportBody)
     assert rep.admin.standby == {"node3"}
     assert rep.admin.accepted(NodeName("node2"), (1, 1))
-    assert sent(d.step(AdminReceived(NodeName("node2"), 1, body)), MessageKind.REPORT) == []
+    # The repeat means node2 missed that report: it is sent again, unchanged
+    # (same sequence number), and the command is not applied twice.
+    assert sent(d.step(AdminReceived(NodeName("node2"), 1, body)), MessageKind.REPORT) == [rep]
     assert d.core.settings.version.counter == 1
 
 
@@ -199,8 +202,12 @@ def test_the_ping_score_in_the_reports_places_resources_on_the_best_connected_no
     d.step(ConnectivityChanged(100))
     d.step(membership(cfg, ALL))
     d.peer_report("node2", 1, ack(1, connectivity=100))
-    out = d.peer_report("node3", 1, ack(1, connectivity=200))
-    [body] = sent(out, MessageKind.ACTIONS)
+    d.peer_report("node3", 1, ack(1, connectivity=200))
+    # Scores that just changed settle first (pingd's dampen), then the plan uses them.
+    out = d.step(Ticked(), at=d.now + d.core.dc.connectivity_dampen_ms)
+    # (dispatched, and repeated at once: this tick is also a keepalive slot)
+    [body] = {b for b in sent(out, MessageKind.ACTIONS)
+              if isinstance(b, ActionsBody) and b.actions}
     assert isinstance(body, ActionsBody)
     assert (body.node, [(a.op, a.resource) for a in body.actions]) == \
         ("node3", [(OpKind.START, "vip")])

@@ -97,7 +97,7 @@ async def test_administrator_settings_survive_a_restart_of_the_daemon(tmp_path: 
 
     def make() -> ResourceRuntime:
         return ResourceRuntime(CONFIG, "node1", 1, clock, state_dir=tmp_path,
-                               send=lambda kind, body: sent.append(kind), drain=lambda: None)
+                               send=lambda kind, body, urgent: sent.append(kind))
 
     first = make()
     first.start()

@@ -132,3 +132,73 @@ async def test_a_link_reopened_while_on_a_grid_stays_on_it() -> None:
     finally:
         alpha.close()
         beta.close()
+
+
+async def test_an_urgent_datagram_is_read_at_once_while_heartbeats_wait_for_the_grid() -> None:
+    alpha, beta, inbox = await _pair()
+    try:
+        alpha.send(b"steady beat")
+        await _settle()
+        assert inbox.got == []  # a steady-state heartbeat waits for the grid
+        alpha.send(b"leave", urgent=True)
+        # Read on arrival, after the heartbeat that came before it on the link.
+        await _until(lambda: inbox.got == [b"steady beat", b"leave"], "the urgent datagram")
+        assert beta.stats()["hb"].control is not None
+    finally:
+        alpha.close()
+        beta.close()
+
+
+async def test_after_control_traffic_heartbeats_are_read_on_arrival_until_it_settles() -> None:
+    config, inbox = _config(), Inbox()
+    alpha = await open_links(config, A, Inbox())
+    beta = await open_links(config, B, inbox)
+    loop = asyncio.get_running_loop()
+    try:
+        beta.read_on_grid(loop.time() + FAR, FAR, settle=0.3)
+        alpha.send(b"command", urgent=True)
+        await _until(lambda: inbox.got == [b"command"], "the command")
+        alpha.send(b"beat during the transition")
+        await _until(lambda: len(inbox.got) == 2, "a heartbeat read at arrival")
+        await asyncio.sleep(0.35)
+        # Settled: the next grid point (here: the grid set again) stops reading at arrival.
+        beta.read_on_grid(loop.time() + FAR, FAR, settle=0.3)
+        alpha.send(b"beat in steady state")
+        await _settle()
+        assert inbox.got[2:] == []
+    finally:
+        alpha.close()
+        beta.close()
+
+
+async def test_hurry_reads_heartbeats_at_arrival_until_it_is_called_off() -> None:
+    alpha, beta, inbox = await _pair()
+    try:
+        beta.hurry(True)
+        alpha.send(b"late peer's beat")
+        await _until(lambda: inbox.got == [b"late peer's beat"], "the hurried read")
+        beta.hurry(False)
+        alpha.send(b"steady again")
+        await _settle()
+        assert inbox.got == [b"late peer's beat"]
+    finally:
+        alpha.close()
+        beta.close()
+
+
+async def test_a_link_whose_control_port_is_taken_fails_as_a_whole() -> None:
+    config = _config()
+    link = config.links[0]
+    taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        taken.bind((link.addresses[B].host, link.port + 1))
+        alpha = await open_links(config, A, Inbox())
+        try:
+            beta = Links(asyncio.get_running_loop(), config.links, B, Inbox())
+            assert not beta.reopen("hb")
+            assert "control port" in (beta.stats()["hb"].last_error or "")
+            beta.close()
+        finally:
+            alpha.close()
+    finally:
+        taken.close()

@@ -37,6 +37,7 @@ from vigil.policy import (
     AdminConstraint,
     ClusterState,
     ConstraintKind,
+    CopyOrigin,
     FailCount,
     NodeAttributes,
     ResourceState,
@@ -129,6 +130,12 @@ def state_from_dict(config: ClusterConfig, spec: Mapping[str, Any]) -> ClusterSt
             for c in spec.get("constraints", ())
         ),
         now_ms=int(spec.get("now_ms", 0)),
+        origins={
+            (ResourceId(rid), NodeName(node)): CopyOrigin(
+                quorate=bool(o.get("quorate", True)), fenced=bool(o.get("fenced", False)))
+            for node, copies in spec.get("origins", {}).items()
+            for rid, o in copies.items()
+        },
     )
 
 

@@ -11,6 +11,13 @@ still there and, for IPv4, that no other host answers an ARP probe for it
 (``probe_ms``; 0 turns the probe off). Without ``nic`` the interface is the one
 holding a subnet that contains the address (IPaddr2's findif); without
 ``cidr_netmask`` the prefix is that subnet's (else /32 or /128).
+
+While the address is held, one announcement round goes out again every
+``arp_refresh_ms`` (0: never), so a client that missed the takeover or
+learned a stale MAC during a split brain follows within that time (keepalived's
+``garp_master_refresh``, on by default here). The ``reannounce`` action, which
+the coordinator asks for when a partition heals, sends the full
+``arp_count`` rounds again at once without touching the address.
 """
 
 from __future__ import annotations
@@ -33,9 +40,10 @@ from vigil.agents.builtin.announce import (
     mac_text,
     na_announcer,
 )
-from vigil.agents.builtin.declare import Builtin, Param
+from vigil.agents.builtin.declare import Builtin, Param, check_params
 from vigil.agents.builtin.netns import in_netns
 from vigil.agents.codes import OcfRc
+from vigil.agents.metadata import ActionInfo
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IFNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}$")
@@ -58,6 +66,7 @@ class Vip:
     arp_interval_s: float
     arp_mode: ArpMode
     probe_s: float
+    refresh_s: float = 0.0
 
     @property
     def family(self) -> int:
@@ -105,7 +114,8 @@ def parse_vip(params: Mapping[str, str]) -> Vip:
         raise ParameterError(
             f"arp_mode={params['arp_mode']!r}: use request, reply or both") from None
     return Vip(ip, prefix, nic, broadcast, label, int(params["arp_count"]),
-               int(params["arp_interval_ms"]) / 1000, mode, int(params["probe_ms"]) / 1000)
+               int(params["arp_interval_ms"]) / 1000, mode, int(params["probe_ms"]) / 1000,
+               int(params.get("arp_refresh_ms") or 0) / 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,13 +246,33 @@ def _check(vip: Vip) -> tuple[str | None, int, bytes | None]:
     return iface.name, flags, other
 
 
-async def _announce_rest(announcer: Announcer, rounds: int, interval_s: float) -> None:
+def _held_announcer(vip: Vip) -> tuple[str, Announcer | None] | None:
+    """Blocking: (interface, announcer) where the address is held now; None if it is not."""
+    # imported here: pyroute2 costs ~15 MB, and most daemons never add a VIP
+    from pyroute2 import IPRoute
+    with IPRoute() as ipr:
+        held = _holding(ipr, vip)
+    if held is None:
+        return None
+    return held[0].name, _announcer(held[0], vip)
+
+
+async def _announce_rest(announcer: Announcer, rounds: int, interval_s: float,
+                         refresh_s: float = 0.0) -> None:
+    """ROUNDS more rounds INTERVAL_S apart, then one every REFRESH_S (0: stop there)."""
     try:
         for _ in range(rounds):
             await asyncio.sleep(interval_s)
             announcer.send_round()
+        while refresh_s > 0:
+            await asyncio.sleep(refresh_s)
+            announcer.send_round()
     finally:
         announcer.close()
+
+
+def _key(vip: Vip) -> str:
+    return f"ipaddr:{vip.ip}"
 
 
 class IpAddr(Builtin):
@@ -260,7 +290,27 @@ class IpAddr(Builtin):
         Param("arp_mode", "Gratuitous ARP form: request, reply or both", default="both"),
         Param("probe_ms", "Monitor: listen this long for another holder (0: no probe)",
               default="200", type="integer"),
+        Param("arp_refresh_ms", "Announce again every this long while held (0: never)",
+              default="5000", type="integer"),
     )
+    ACTIONS = (*Builtin.ACTIONS, ActionInfo("reannounce", 5_000))
+
+    async def run(self, request: OperationRequest, ctx: AgentContext) -> AgentReply:
+        if request.action != "reannounce":
+            return await super().run(request, ctx)
+        vip = parse_vip(check_params(str(self.spec), self.PARAMS, request.params))
+        held = await in_netns(ctx.netns, lambda: _held_announcer(vip))
+        if held is None:
+            return AgentReply.of(OcfRc.NOT_RUNNING, f"{vip.ip} is not configured: not announced")
+        nic, announcer = held
+        if announcer is None:
+            return AgentReply.of(OcfRc.OK, f"{vip.ip} on {nic}, not announced (arp_count=0)")
+        announcer.send_round()
+        ctx.background.replace(_key(vip), _announce_rest(
+            announcer, vip.arp_count - 1, vip.arp_interval_s, vip.refresh_s),
+            endless=vip.refresh_s > 0)
+        return AgentReply.of(OcfRc.OK, f"{vip.ip} on {nic} announced again "
+                                       f"({vip.arp_count} x {int(vip.arp_interval_s * 1000)} ms)")
 
     def validate(self, params: Mapping[str, str]) -> None:
         parse_vip(params)
@@ -276,8 +326,9 @@ class IpAddr(Builtin):
         if announcer is None:
             return AgentReply.of(OcfRc.OK, f"{what}, not announced (arp_count=0)")
         announcer.send_round()
-        ctx.background.replace(f"ipaddr:{vip.ip}",
-                               _announce_rest(announcer, vip.arp_count - 1, vip.arp_interval_s))
+        ctx.background.replace(_key(vip), _announce_rest(
+            announcer, vip.arp_count - 1, vip.arp_interval_s, vip.refresh_s),
+            endless=vip.refresh_s > 0)
         how = "gratuitous ARP" if vip.ip.version == 4 else "unsolicited neighbour advertisement"
         return AgentReply.of(OcfRc.OK, f"{what}, announced by {how} "
                                        f"({vip.arp_count} x {int(vip.arp_interval_s * 1000)} ms)")
@@ -285,7 +336,7 @@ class IpAddr(Builtin):
     async def stop(self, request: OperationRequest, params: Mapping[str, str],
                    ctx: AgentContext) -> AgentReply:
         vip = parse_vip(params)
-        ctx.background.cancel(f"ipaddr:{vip.ip}")
+        ctx.background.cancel(_key(vip))
         nic = await in_netns(ctx.netns, lambda: _remove(vip))
         if nic is None:
             return AgentReply.of(OcfRc.OK, f"{vip.ip} was not configured")
@@ -303,4 +354,10 @@ class IpAddr(Builtin):
         if other is not None:
             return AgentReply.of(OcfRc.ERR_GENERIC,
                                  f"{vip.ip} on {nic} is also held by {mac_text(other)}")
+        if vip.refresh_s > 0 and vip.arp_count > 0 and _key(vip) not in ctx.background.pending():
+            # Held but not refreshed (found by a probe after a daemon restart): resume.
+            held = await in_netns(ctx.netns, lambda: _held_announcer(vip))
+            if held is not None and held[1] is not None:
+                ctx.background.replace(_key(vip), _announce_rest(held[1], 0, 0.0,
+                                                                 vip.refresh_s), endless=True)
         return AgentReply.of(OcfRc.OK, f"{vip.ip} is on {nic}")

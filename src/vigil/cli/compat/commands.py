@@ -85,8 +85,13 @@ def cl_status_command(ctx: click.Context, argv: tuple[str, ...]) -> None:
     ctx.exit(answer.code)
 
 
-def _admin(tool: str, argv: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:
-    """The control requests TOOL ARGV stands for, as Heartbeat's hb_standby/hb_takeover."""
+def _admin(tool: str, argv: tuple[str, ...]) -> tuple[str, list[tuple[str, dict[str, str]]]]:
+    """The resources word and the control requests TOOL ARGV stands for.
+
+    As Heartbeat 3.0.6's hb_standby/hb_takeover (heartbeat/lib/*.in): no word is
+    ``all``; hb_standby reads ``failback`` as ``foreign``. Heartbeat's requests
+    were one-shot; vigil's standby and moves persist (``vigil online``/``unmove``
+    undo them), so hb_takeover ``all`` also ends this node's standby."""
     if len(argv) > 1:
         raise VigilError(f"{tool}: too many arguments", code=ExitCode.FAILED,
                          hint=f"usage: {tool} [all|foreign|local|failback]")
@@ -94,24 +99,27 @@ def _admin(tool: str, argv: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]
     if which not in ("all", "foreign", "local", "failback"):
         raise VigilError(f"{tool}: wrong resources({which}).", code=ExitCode.FAILED,
                          hint=f"usage: {tool} [all|foreign|local|failback]")
+    if tool == "hb_standby" and which == "failback":
+        which = "foreign"
     doc = request(_socket(), "status", 5.0)
     me = str(doc["node"])
-    if which == "all":  # the whole node: vigil's standby/online
-        return [("standby" if tool == "hb_standby" else "online", {"node": me})]
-    # Some groups only: move each one (hb_standby: away from here; hb_takeover: here).
     homes = _homes(doc)
     if tool == "hb_standby":
+        if which == "all":  # the whole node: vigil's standby
+            return which, [("standby", {"node": me})]
         if which == "local":  # my own groups to another node
             other = _other(doc, me)
-            return [("move", {"target": g, "node": other}) for g, home in homes.items()
-                    if home == me]
-        # foreign (and failback, as Heartbeat's hb_standby): the others' groups back home
-        return [("move", {"target": g, "node": home}) for g, home in homes.items()
-                if home is not None and home != me]
-    # hb_takeover: local/failback = my own groups back here, foreign = the others' here
-    mine = which in ("local", "failback")
-    return [("move", {"target": g, "node": me}) for g, home in homes.items()
-            if (home == me) == mine]
+            return which, [("move", {"target": g, "node": other})
+                           for g, home in homes.items() if home == me]
+        # foreign: the others' groups back home
+        return which, [("move", {"target": g, "node": home}) for g, home in homes.items()
+                       if home is not None and home != me]
+    # hb_takeover: the other nodes release the groups (all, or those at home here for
+    # local/failback, or at home elsewhere for foreign) and this node takes them.
+    wanted = [g for g, home in homes.items()
+              if which == "all" or (home == me) == (which in ("local", "failback"))]
+    online = [("online", {"node": me})] if which == "all" else []
+    return which, online + [("move", {"target": g, "node": me}) for g in wanted]
 
 
 def _other(doc: dict[str, Any], me: str) -> str:
@@ -123,7 +131,10 @@ def _other(doc: dict[str, Any], me: str) -> str:
 
 
 def _run_admin(tool: str, argv: tuple[str, ...]) -> None:
-    for cmd, args in _admin(tool, argv):
+    which, requests = _admin(tool, argv)
+    if tool == "hb_standby":
+        click.echo(f"Going standby [{which}].")  # Heartbeat's line; hb_takeover says nothing
+    for cmd, args in requests:
         try:
             request(_socket(), cmd, 10.0, **args)
         except VigilError as e:
@@ -133,7 +144,6 @@ def _run_admin(tool: str, argv: tuple[str, ...]) -> None:
                     code=ExitCode.NOT_RUNNING,
                     hint="upgrade vigil on this node; nothing was changed") from e
             raise
-        click.echo(f"{tool}: {cmd} {' '.join(args.values())}: done")
 
 
 @compat_group.command("hb_standby", context_settings=_RAW)
