@@ -87,7 +87,8 @@ def _describe_link(link: dict[str, Any]) -> str:
         words.append(link["interface"])
     if link["group"]:
         words.append(link["group"])
-    words.append(f"port {link['port']}")
+    # every link also uses the next port for control traffic (see docs/configuration.md)
+    words.append(f"port {link['port']} (control {link['port'] + 1})")
     if link["peers"]:
         words.append("to " + ", ".join(link["peers"]))
     if link["addresses"]:
