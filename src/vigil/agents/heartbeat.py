@@ -58,13 +58,12 @@ def heartbeat_status_reply(agent: AgentSpec, exit_code: int, output: str) -> Age
     if said is False:
         return AgentReply(int(OcfRc.NOT_RUNNING), f"status of {agent} says stopped",
                           output, exit_code)
-    if exit_code in (1, 2, 4):
-        return AgentReply(int(OcfRc.ERR_GENERIC),
-                          f"status of {agent} printed no state and exited {exit_code}",
-                          output, exit_code)
+    # raexechb.c: "It didn't say it was running - must be stopped", whatever the exit
+    # code: resource.d scripts without a status action (the field notes' Remac1 prints
+    # its usage and exits 1) are stopped, not failed, as Heartbeat read them.
     return AgentReply(int(OcfRc.NOT_RUNNING),
-                      f"status of {agent} did not say running: stopped, as Heartbeat read it",
-                      output, exit_code)
+                      f"status of {agent} did not say running (exit {exit_code}): stopped, "
+                      "as Heartbeat read it", output, exit_code)
 
 
 class HeartbeatAgent(ScriptAgent):

@@ -35,7 +35,8 @@ def req(action: str) -> OperationRequest:
     ("No", 0, OcfRc.NOT_RUNNING),
     ("", 0, OcfRc.NOT_RUNNING),  # silence: stopped, as Heartbeat read it
     ("running", 3, OcfRc.OK),  # the output wins over the code, as in Heartbeat
-    ("", 1, OcfRc.ERR_GENERIC),  # silent with an LSB error code: an error, not a stop
+    ("", 1, OcfRc.NOT_RUNNING),  # whatever the code: it did not say running
+    ("Usage: Remac1 {start|stop}", 1, OcfRc.NOT_RUNNING),  # no status action at all
     ("", 3, OcfRc.NOT_RUNNING),
 ])
 def test_heartbeat_status_is_read_from_output_like_heartbeat(output: str, exit_code: int,
