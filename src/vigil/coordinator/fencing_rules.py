@@ -10,7 +10,7 @@ Rules of this file (pure; the DC in ``dc.py`` applies them):
   fenced ``self_fence_wait_ms`` after the DC decided to fence it, because by
   then its watchdog has reset it. Why that wait is enough:
 
-  * the node feeds its watchdog only while healthy (``WatchdogPolicy``): its
+  * the node feeds its watchdog only while healthy (``WatchdogGuard``): its
     loop is not stalled, and it holds quorum in a view its peers agree with
     (or runs nothing). A stall longer than ``max_lag_ms`` ends feeding for
     good, so a daemon frozen long enough to be declared dead never feeds again;

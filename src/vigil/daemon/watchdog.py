@@ -5,7 +5,7 @@ Linux's watchdog API (Documentation/watchdog/watchdog-api.rst): opening
 the machine resets. Writing the magic character 'V' just before close disarms
 it (unless the driver was built with nowayout), so a clean shutdown does not
 reset the node. Heartbeat fed it from its main loop; so do we, but only while
-``WatchdogPolicy`` says this node is healthy, so that a hung daemon, or one
+``vigil.coordinator.WatchdogGuard`` says this node is healthy, so that a hung daemon, or one
 that lost quorum and could not stop its resources, resets itself.
 """
 
@@ -16,58 +16,12 @@ import fcntl
 import os
 import stat
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 
 MAGIC_CLOSE = b"V"
 FEED = b"\0"
 #: ``_IOWR('W', 6, int)``: set the timeout in seconds (the driver may round it).
 WDIOC_SETTIMEOUT = 0xC0045706
-
-
-@dataclass(frozen=True, slots=True)
-class WatchdogHealth:
-    """What the daemon knows about itself at one tick of its main loop.
-
-    ``loop_lag_ms``: how late this tick ran compared with when it was due
-    (a stalled loop is late). ``quorate``: this partition has quorum.
-    ``resources_stopped``: no resource is active on this node.
-    """
-
-    loop_lag_ms: int
-    quorate: bool
-    resources_stopped: bool
-
-
-@dataclass(frozen=True, slots=True)
-class FeedDecision:
-    feed: bool
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class WatchdogPolicy:
-    """Whether to feed the watchdog now. Pure.
-
-    Feed only when the main loop is not stalled (lagging less than
-    ``max_lag_ms``) and either quorum is held or nothing runs here: a node
-    without quorum that still runs resources must stop them before the
-    watchdog fires, or be reset by it (SBD's rule: no quorum, no feeding, unless
-    there is nothing left to protect).
-    """
-
-    max_lag_ms: int
-
-    def decide(self, health: WatchdogHealth) -> FeedDecision:
-        if health.loop_lag_ms > self.max_lag_ms:
-            return FeedDecision(False, f"main loop stalled: {health.loop_lag_ms} ms late "
-                                f"(limit {self.max_lag_ms} ms)")
-        if health.quorate:
-            return FeedDecision(True, "loop healthy and quorum held")
-        if health.resources_stopped:
-            return FeedDecision(True, "no quorum, but no resource runs here")
-        return FeedDecision(False, "no quorum and resources still active here: the "
-                            "watchdog resets this node unless they stop in time")
 
 
 class WatchdogError(OSError):

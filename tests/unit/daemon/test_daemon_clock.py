@@ -3,48 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import cast
+
+from virtual_loop import VirtualLoop
 
 from vigil.daemon.clock import Alarm, Clock
 
 
-class _Handle:
-    def __init__(self) -> None:
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class VirtualLoop:
-    """Just enough of an event loop for an Alarm: a clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.pending: list[tuple[float, Callable[[], None], _Handle]] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def call_at(self, when: float, callback: Callable[[], None]) -> _Handle:
-        handle = _Handle()
-        self.pending.append((when, callback, handle))
-        return handle
-
-    def run_until(self, t: float) -> None:
-        while True:
-            due = sorted((p for p in self.pending if not p[2].cancelled), key=lambda p: p[0])
-            if not due or due[0][0] > t:
-                self.now = t
-                return
-            self.pending.remove(due[0])
-            self.now = max(self.now, due[0][0])
-            due[0][1]()
-
-
 def _setup() -> tuple[VirtualLoop, Clock]:
-    loop = VirtualLoop()
+    loop = VirtualLoop(1000.0)
     return loop, Clock(cast(asyncio.AbstractEventLoop, loop))
 
 

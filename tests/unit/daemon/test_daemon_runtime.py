@@ -15,6 +15,7 @@ from typing import Any, cast
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from virtual_loop import VirtualLoop
 
 from vigil.config import (
     Auth,
@@ -47,41 +48,6 @@ def config(names: tuple[str, ...] = ("node1", "node2"), timing: Timing = TIMING,
         auth=Auth(1, {1: AuthKey(1, AuthMethod.HMAC_SHA256, secret)}), cluster_name="unit")
 
 
-class _Handle:
-    def __init__(self) -> None:
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class VirtualLoop:
-    """Time that moves only when the test says; fires the runtime's alarm on the way."""
-
-    def __init__(self) -> None:
-        self.now = 500.0
-        self.pending: list[tuple[float, Callable[[], None], _Handle]] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def call_at(self, when: float, callback: Callable[[], None]) -> _Handle:
-        handle = _Handle()
-        self.pending.append((when, callback, handle))
-        return handle
-
-    def advance(self, ms: int) -> None:
-        until = self.now + ms / 1000
-        while True:
-            due = sorted((p for p in self.pending if not p[2].cancelled), key=lambda p: p[0])
-            if not due or due[0][0] > until:
-                break
-            self.pending.remove(due[0])
-            self.now = max(self.now, due[0][0])
-            due[0][1]()
-        self.now = until
-
-
 class Peer:
     """What another node puts on the wire."""
 
@@ -101,7 +67,7 @@ class Peer:
 
 
 def runtime(cfg: ClusterConfig | None = None) -> tuple[NodeRuntime, VirtualLoop]:
-    loop = VirtualLoop()
+    loop = VirtualLoop(500.0)
     rt = NodeRuntime(cfg or config(), "node1", 7, Clock(cast(asyncio.AbstractEventLoop, loop)),
                      Path("unit.toml"))
     rt._step(Started())  # what start() does once the links are open

@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from vigil.daemon.watchdog import (
-    Watchdog,
-    WatchdogError,
-    WatchdogHealth,
-    WatchdogPolicy,
-)
-
-POLICY = WatchdogPolicy(max_lag_ms=1000)
+from vigil.coordinator.fencing_rules import WatchdogGuard
+from vigil.daemon.watchdog import Watchdog, WatchdogError
 
 
 @pytest.mark.parametrize(("lag", "quorate", "stopped", "feed", "says"), [
@@ -23,14 +17,33 @@ POLICY = WatchdogPolicy(max_lag_ms=1000)
     (10, False, True, True, "no resource runs here"),
     (10, False, False, False, "resources still active"),
     (1000, True, False, True, "quorum held"),  # exactly at the limit is not stalled
-    (1001, True, True, False, "stalled: 1001 ms late"),
-    (5000, False, True, False, "stalled"),
+    (1001, True, False, False, "stalled 1001 ms"),
+    (5000, False, True, True, "no resource runs here"),  # a stall with nothing to protect
 ])
 def test_watchdog_is_fed_only_while_the_loop_runs_and_quorum_or_nothing_to_protect(
         lag: int, quorate: bool, stopped: bool, feed: bool, says: str) -> None:
-    decision = POLICY.decide(WatchdogHealth(lag, quorate, stopped))
-    assert decision.feed is feed
-    assert says in decision.reason
+    guard = WatchdogGuard(max_lag_ms=1000, max_unstable_ms=3000)
+    fed, why = guard.decide(0, lag_ms=lag, quorate=quorate, stable=True,
+                            resources_stopped=stopped)
+    assert fed is feed
+    assert says in why
+
+
+def test_a_stall_with_resources_active_stops_feeding_for_good() -> None:
+    guard = WatchdogGuard(max_lag_ms=1000, max_unstable_ms=3000)
+    assert guard.decide(0, lag_ms=1500, quorate=True, stable=True,
+                        resources_stopped=False)[0] is False
+    assert guard.decide(100, lag_ms=0, quorate=True, stable=True,
+                        resources_stopped=False)[0] is False
+
+
+def test_a_view_peers_disagree_with_for_too_long_stops_feeding() -> None:
+    guard = WatchdogGuard(max_lag_ms=1000, max_unstable_ms=3000)
+    assert guard.decide(0, lag_ms=0, quorate=True, stable=False, resources_stopped=False)[0]
+    fed, why = guard.decide(3001, lag_ms=0, quorate=True, stable=False,
+                            resources_stopped=False)
+    assert fed is False
+    assert "peers disagree" in why
 
 
 @pytest.fixture
