@@ -9,7 +9,9 @@
 # clean stop, and move their vigil:dummy resources. Uses
 # examples/native/loopback-3node.toml (127.0.0.1-3, UDP port 6940) in a
 # temporary state directory. Every daemon it starts is stopped on exit,
-# whatever happens (trap).
+# whatever happens (trap). Each node serves the dashboard on 127.0.0.N:9941
+# (user demo, a password made up now and printed first); with chromium
+# installed, screenshots go to docs/img/ (scripts/dashboard_shots.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VIGIL=$PWD/.venv/bin/vigil
@@ -39,6 +41,16 @@ run() { printf '$ %s\n' "$*" | sed "s#$work#\$DEMO#g"; "$@" 2>&1 | sed "s#$work#
 
 install -m 600 "$EXAMPLE" "$work/cluster.toml"
 CONFIG=$work/cluster.toml
+WEB_PORT=${VIGIL_DEMO_WEB_PORT:-9941}
+DEMO_PASSWORD=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(12))')
+{
+  printf '\n[web]\naddresses = { node1 = "127.0.0.1:%s", node2 = "127.0.0.2:%s", node3 = "127.0.0.3:%s" }\n\n' \
+    "$WEB_PORT" "$WEB_PORT" "$WEB_PORT"
+  "$VIGIL" web passwd demo --role operator --stdin <<<"$DEMO_PASSWORD"
+} >>"$CONFIG"
+shot() {  # shot NAME NODE CSS: a screenshot of NODE's dashboard once CSS matches
+  "$PY" scripts/dashboard_shots.py "http://127.0.0.${2#node}:$WEB_PORT/" demo "$DEMO_PASSWORD" "$1" "$3" || true
+}
 
 start() {  # start NODE in the background, logging to $work/NODE.log
   "$VIGIL" daemon --config "$CONFIG" --node "$1" --state-dir "$work/state" \
@@ -73,6 +85,9 @@ where() {  # where NODE GROUP: the node GROUP runs on, as NODE reports it
   q "$1" "next(r['node'] for r in d['resources'] if r['group'] == '$2')"
 }
 
+step "0. The dashboard: http://127.0.0.1:$WEB_PORT/ (node1), :$WEB_PORT on 127.0.0.2 and .3 for node2 and node3"
+say "${B}log in as demo, password $DEMO_PASSWORD${N} (watch node1's: node2 is the one that crashes)"
+
 step "1. The configuration: three nodes on 127.0.0.1-3, keepalive 100 ms, deadtime 1 s"
 run "$VIGIL" config check "$CONFIG" | head -n 6
 
@@ -85,6 +100,7 @@ wait_for 15 "web-group on node1" node1 "$(group_on web-group node1)"
 wait_for 15 "db-group on node2" node1 "$(group_on db-group node2)"
 say "Each group runs on its preferred node (vigil:dummy resources: a state file per node)."
 run "$VIGIL" status --socket "$work/node1.sock"
+shot healthy node1 'tr[data-resource="db"][data-state="running"]'
 
 step "3. Crash node2, which runs db-group (SIGKILL: no goodbye, its heartbeats just stop)"
 kill -KILL "${PID[node2]}"
@@ -95,12 +111,14 @@ wait_for 10 "node1 sees node2 dead" node1 'n["node2"]["state"] == "dead"'
 ms=$((($(date +%s%N) - t0) / 1000000))
 silent=$(q node1 'n["node2"]["last_heard_ms"] - n["node2"]["state_since_ms"]')
 say "node1 reports node2 dead (seen by this script ${ms} ms after the kill, polling)."
+shot node-down node1 'tr[data-node="node2"][data-state="dead"]'
 say "node1 declared it dead after ${silent} ms of silence: deadtime is 1000 ms."
 wait_for 10 "db-group running again" node1 \
   'all(r["state"] == "running" and r["node"] != "node2" for r in d["resources"] if r["group"] == "db-group")'
 ms=$((($(date +%s%N) - t0) / 1000000))
 db=$(where node1 db-group)
 say "db-group runs on $db now (seen ${ms} ms after the kill); web-group did not move."
+shot failover node1 "tr[data-resource=\"db\"][data-node=\"$db\"][data-state=\"running\"]"
 say "Votes present: $(q node1 'd["quorum"]["votes"]') of 3, quorate: $(q node1 'd["quorate"]'), DC: $(q node1 'd["dc"]')."
 run "$VIGIL" status --socket "$work/node1.sock"
 say "node1's log says why:"

@@ -12,6 +12,13 @@ The story: start, status, crash node1 (frozen, cable pulled), the service on
 node2, node1 back (auto_failback on: the service returns), status. Every
 namespace and process it made is removed on exit, Ctrl-C included. Names carry
 the PID, so nothing else on the machine is touched.
+
+Each node also serves the dashboard ([web], docs/web.md) with a demo user whose
+password is made up at start and printed first. The dashboards live inside the
+namespaces; the demo forwards 127.0.0.1:9941 (node1) and :9942 (node2) of this
+machine to them, so a browser here can watch. With chromium installed it saves
+screenshots of node2's dashboard (healthy, node down, after failover) to
+docs/img/ (scripts/dashboard_shots.py).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import secrets
 import select
 import shutil
 import signal
@@ -30,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 VIGIL = Path(sys.executable).with_name("vigil")
 TAG = f"vigil-demo-{os.getpid()}"
@@ -113,7 +122,16 @@ preferred_node = "node1"
 
 [quorum]
 two_node = true             # the survivor of two keeps quorum, as Heartbeat's did
+
+[web]                       # the dashboard, on each node's own address
+addresses = {{ node1 = "{node1}:{web_port}", node2 = "{node2}:{web_port}" }}
+
+[[web.user]]
+name = "demo"
+role = "operator"
+password_hash = "{password_hash}"
 """
+WEB_PORT = 9941
 
 
 def ip(*args: str, check: bool = True) -> str:
@@ -132,17 +150,68 @@ def say(text: str) -> None:
     print(f"   {text}", flush=True)
 
 
+def enter_netns(ns: str) -> None:
+    """Move the calling thread (only it) into network namespace NS."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    with open(f"/run/netns/{ns}", "rb") as f:
+        if libc.setns(f.fileno(), 0x40000000) != 0:  # CLONE_NEWNET
+            raise OSError(ctypes.get_errno(), "setns")
+
+
+class Forward:
+    """127.0.0.1:PORT of this machine to TARGET inside namespace NS, for a browser here.
+
+    The listening socket is made here (this machine's namespace); each outgoing
+    one by a thread that entered NS, so it connects from there."""
+
+    def __init__(self, ns: str, target: tuple[str, int], port: int) -> None:
+        try:
+            self.listener = socket.create_server(("127.0.0.1", port))
+        except OSError:
+            self.listener = socket.create_server(("127.0.0.1", 0))  # taken: any free port
+        self.port = self.listener.getsockname()[1]
+        self.ns, self.target = ns, target
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self) -> None:
+        enter_netns(self.ns)
+        while True:
+            try:
+                inside, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            try:
+                outside = socket.create_connection(self.target, timeout=2)
+                outside.settimeout(None)
+            except OSError:
+                inside.close()
+                continue
+            for a, b in ((inside, outside), (outside, inside)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+
+
 class Client:
     """Asks the VIP every 10 ms from the client namespace; says when the answer changes."""
 
     def __init__(self, ns: str) -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
         box: list[socket.socket] = []
 
         def make() -> None:  # a socket made inside the namespace stays there
-            with open(f"/run/netns/{ns}", "rb") as f:
-                if libc.setns(f.fileno(), 0x40000000) != 0:
-                    raise OSError(ctypes.get_errno(), "setns")
+            enter_netns(ns)
             box.append(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
 
         t = threading.Thread(target=make)
@@ -190,6 +259,9 @@ class Demo:
         self.ns: dict[str, str] = {}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.client: Client | None = None
+        self.password = secrets.token_urlsafe(12)  # the demo user's, printed at start
+        self.forwards: dict[str, Forward] = {}
+        self.camera: Any = None
 
     def build(self) -> None:
         sw = self.add_ns("sw")
@@ -204,7 +276,12 @@ class Demo:
             ip("-n", ns, "addr", "add", f"{ADDR[role]}/24", "dev", "eth0")
         (self.work / "server.py").write_text(SERVER)
         config = self.work / "cluster.toml"
-        config.write_text(CONFIG.format(vip=VIP, **ADDR))
+        from vigil.config.native_web import format_password_hash
+        from vigil.web.passwords import hash_password
+
+        config.write_text(CONFIG.format(
+            vip=VIP, web_port=WEB_PORT,
+            password_hash=format_password_hash(hash_password(self.password)), **ADDR))
         config.chmod(0o600)
         for node in NODES:
             for d in ("init.d", "run", "state"):
@@ -271,7 +348,20 @@ class Demo:
                 out.append(f"--- {node}\n" + "\n".join(log.read_text().splitlines()[-15:]))
         return "\n".join(out)
 
+    def open_dashboards(self) -> None:
+        """Forward this machine's 127.0.0.1:9941/9942 to node1's and node2's dashboards."""
+        for i, node in enumerate(NODES):
+            self.forwards[node] = Forward(self.ns["client"], (ADDR[node], WEB_PORT),
+                                          WEB_PORT + i)
+
+    def dashboard(self, node: str) -> str:
+        return f"http://127.0.0.1:{self.forwards[node].port}/"
+
     def destroy(self) -> None:
+        if self.camera is not None:
+            self.camera.close()
+        for fwd in self.forwards.values():
+            fwd.close()
         if self.client is not None:
             self.client.close()
         for node in NODES:
@@ -307,6 +397,11 @@ def story(demo: Demo) -> None:
     say("group 'service': vip (vigil:ipaddr, gratuitous ARP) then echo "
         "(lsb:demo-echo, an init script)")
 
+    demo.open_dashboards()
+    say(f"{BOLD}dashboard: {demo.dashboard('node2')} (node2, the one that survives), "
+        f"{demo.dashboard('node1')} (node1){PLAIN}")
+    say(f"{BOLD}log in as demo, password {demo.password}{PLAIN}")
+
     step("2. Start vigil daemon on both nodes")
     for node in NODES:
         demo.start(node)
@@ -315,6 +410,14 @@ def story(demo: Demo) -> None:
     demo.client.wait_for("node1", 0)
     time.sleep(0.3)
     demo.vigil("node2", "status")
+    from dashboard_shots import Camera
+
+    demo.camera = Camera.open(demo.dashboard("node2"), "demo", demo.password)
+    if demo.camera is not None:
+        demo.camera.shoot("healthy", 'tr[data-resource="echo"][data-state="running"]')
+    if sys.stdin.isatty():
+        input(f"   Open {demo.dashboard('node2')} in a browser, then press Enter to crash "
+              "node1 ")
 
     step("3. Crash node1: every process on it frozen, its cable pulled")
     crashed = time.monotonic()
@@ -323,7 +426,12 @@ def story(demo: Demo) -> None:
     took = demo.client.wait_for("node2", crashed)
     say(f"the client was answered by node2 {took * 1000:.0f} ms after the crash "
         "(deadtime 500 ms, counted from node1's last heartbeat)")
+    if demo.camera is not None:
+        demo.camera.shoot("node-down", 'tr[data-node="node1"][data-state="dead"]')
     demo.status_holds("node2", on("node2"), "the service running on node2")
+    if demo.camera is not None:
+        demo.camera.shoot("failover", 'tr[data-resource="echo"][data-node="node2"]'
+                          '[data-state="running"]')
     demo.vigil("node2", "status")
 
     step("4. node1 comes back, as after a reboot (auto_failback on)")

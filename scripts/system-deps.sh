@@ -8,6 +8,10 @@ NEEDED=(
   "iproute2:/usr/bin/ip"
   "resource-agents:/usr/lib/ocf/resource.d/heartbeat/Dummy"
   "fence-agents:/usr/sbin/fence_dummy"
+  "nftables:/usr/sbin/nft"
+  "chromium:/usr/bin/chromium"
+  "chromium-driver:/usr/bin/chromedriver"
+  "etcd-server:/usr/bin/etcd"
 )
 missing=()
 for item in "${NEEDED[@]}"; do

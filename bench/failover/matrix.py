@@ -18,12 +18,14 @@ class Fault(enum.Enum):
     CRASH = "crash"            # processes frozen (SIGSTOP) and link down, at once
     STOP = "stop"              # SIGTERM to the active daemon, as systemctl stop
     SWITCHOVER = "switchover"  # the administrator moves everything away (hb_standby)
+    PARTITION = "partition"    # the path between the nodes cut for 8 s, both alive, then healed
 
     @property
     def title(self) -> str:
         return {Fault.CRASH: "crash (frozen + link down)",
                 Fault.STOP: "graceful stop (SIGTERM)",
-                Fault.SWITCHOVER: "planned switchover"}[self]
+                Fault.SWITCHOVER: "planned switchover",
+                Fault.PARTITION: "8 s partition, both alive"}[self]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -99,6 +101,8 @@ DEFAULT_ROWS: tuple[Row, ...] = (
     Row(Fault.STOP, HB_FAST, ("vigil", "heartbeat")),
     Row(Fault.STOP, SLOW, ("vigil", "keepalived")),
     Row(Fault.SWITCHOVER, HB_FAST, ("vigil", "heartbeat")),
+    Row(Fault.PARTITION, FAST, ("vigil", "keepalived")),
+    Row(Fault.PARTITION, HB_FAST, ("vigil", "heartbeat")),
 )
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what bench/failover drives: the peers (keepalived, Heartbeat 3.0.6) and
-# the tools it runs (ip, unshare, nsenter). Debian 12, as root. Idempotent.
+# the tools it runs (ip, unshare, nsenter, chrt, nft). Debian 12, as root. Idempotent.
 # Not in scripts/system-deps.sh on purpose: `make test` does not need them.
 set -euo pipefail
 NEEDED=(
@@ -9,6 +9,8 @@ NEEDED=(
     "iproute2:/usr/sbin/ip"
     "util-linux:/usr/bin/unshare"
     "util-linux:/usr/bin/nsenter"
+    "util-linux:/usr/bin/chrt"
+    "nftables:/usr/sbin/nft"
 )
 missing=()
 for entry in "${NEEDED[@]}"; do

@@ -48,6 +48,10 @@ class Cell:
     silences_ms: list[float] = field(default_factory=list)
     lost: list[int] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    #: Partition trials: per measure of PARTITION_MEASURES, the value of every trial that had
+    #: one (a trial that never settled has none for "one holder" and "client").
+    partition: dict[str, list[float]] = field(default_factory=dict)
+    unsettled: int = 0
 
     @property
     def settled(self) -> bool:
@@ -84,6 +88,46 @@ def ratio(mine: Cell | None, theirs: Cell | None) -> float | None:
     return a.median / b.median
 
 
+#: What a partition trial measures, in the order of the table, with the words of its rows.
+PARTITION_MEASURES: tuple[tuple[str, str], ...] = (
+    ("two_holders_ms", "VIP on both nodes, ms"),
+    ("one_holder_ms", "heal to one holder for good, ms"),
+    ("client_ms", "heal to the client answered by that holder, ms"),
+    ("lost", "client questions lost (cut to then)"),
+)
+
+
+def summary(values: list[float]) -> str:
+    s = stats(values)
+    return "" if s is None else f"{_ms(s.median)} ({_ms(s.low)}–{_ms(s.high)})"
+
+
+def partition_table(rows: tuple[Row, ...], cells: dict[tuple[str, Fault, Profile], Cell],
+                    peers: tuple[str, ...]) -> str:
+    """A Markdown table of the partition rows: a line per (profile, measure), a column per
+    peer, each median (min–max) of the trials that had the figure."""
+    header = ["keepalive/deadtime", "measure", *peers]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for row in rows:
+        if row.fault is not Fault.PARTITION:
+            continue
+        for key, words in PARTITION_MEASURES:
+            out = [row.profile.label, words]
+            for p in peers:
+                cell = cells.get((p, row.fault, row.profile))
+                if cell is None or p not in row.peers:
+                    out.append("")
+                elif cell.status is not Status.MEASURED:
+                    out.append(figure(cell))
+                else:
+                    text = summary(cell.partition.get(key, [])) or "—"
+                    if key in ("one_holder_ms", "client_ms") and cell.unsettled:
+                        text += f", {cell.unsettled} never settled"
+                    out.append(text)
+            lines.append("| " + " | ".join(out) + " |")
+    return "\n".join(lines)
+
+
 def _row_label(row: Row) -> tuple[str, str]:
     return row.fault.title, row.profile.label
 
@@ -98,6 +142,8 @@ def table(rows: tuple[Row, ...], cells: dict[tuple[str, Fault, Profile], Cell],
         header += [f"{REFERENCE}/{p}" for p in others]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for row in rows:
+        if row.fault is Fault.PARTITION:
+            continue  # its own table: partition_table
         found = {p: cells.get((p, row.fault, row.profile)) for p in peers}
         words = [*_row_label(row), *(figure(found[p], values) for p in peers)]
         if with_ratio:
@@ -136,7 +182,7 @@ def as_json(rows: tuple[Row, ...], cells: dict[tuple[str, Fault, Profile], Cell]
             cell = cells.get((p, row.fault, row.profile))
             if cell is None:
                 continue
-            peers_json[p] = {
+            doc: dict[str, Any] = {
                 "status": cell.status.value,
                 "note": cell.note,
                 "outage_ms": _summary_json(cell.outages_ms),
@@ -146,6 +192,13 @@ def as_json(rows: tuple[Row, ...], cells: dict[tuple[str, Fault, Profile], Cell]
                 "lost_probes": cell.lost,
                 "failures": cell.failures,
             }
+            peers_json[p] = doc
+            if row.fault is Fault.PARTITION:
+                doc["partition"] = {
+                    key: {"summary": _summary_json(cell.partition.get(key, [])),
+                          "values": [round(v, 1) for v in cell.partition.get(key, [])]}
+                    for key, _ in PARTITION_MEASURES}
+                doc["never_settled"] = cell.unsettled
         ratios = {}
         mine = cells.get((REFERENCE, row.fault, row.profile))
         for p in row.peers:

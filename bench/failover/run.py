@@ -1,7 +1,7 @@
 """``python -m bench.failover``: the failover benchmark's command line.
 
     sudo .venv/bin/python -m bench.failover [--runs 5] [--peers vigil,keepalived,heartbeat]
-        [--faults crash,stop,switchover] [--profiles 100ms/300ms,1s/3s] [--seed N]
+        [--faults crash,stop,switchover,partition] [--profiles 100ms/300ms,1s/3s] [--seed N]
         [--json] [--keep] [--no-install]
 
 Trials go round the table (every row and peer once, then again), so the
@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from .matrix import Fault, Profile, Row, parse_profile, select_rows
+from .partition import PartitionFigures, run_partition_trial
 from .peers import PEERS, Peer, PeerNotReadyError, StartError
-from .report import Cell, Status, as_json, notes, table
+from .report import Cell, Status, as_json, notes, partition_table, table
 from .topology import destroy_all, interrupts_deferred, ip
 from .trial import TrialError, run_trial
 
@@ -51,7 +52,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--peers", default=",".join(PEERS),
                         help=f"comma-separated, of {', '.join(PEERS)} (default: all)")
     parser.add_argument("--faults", default=",".join(f.value for f in Fault),
-                        help="comma-separated, of crash, stop, switchover (default: all)")
+                        help="comma-separated, of crash, stop, switchover, partition "
+                        "(default: all)")
     parser.add_argument("--profiles", default=None, metavar="KA/DT,...",
                         help="run every fault at these keepalive/deadtime profiles for every "
                         "peer (e.g. 100ms/300ms,1s/3s) instead of PRODUCT.md's table")
@@ -156,6 +158,15 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             workdir = workroot / f"{index:03d}-{name}-{row.fault.value}-{row.profile.label}" \
                 .replace("/", "_")
             try:
+                if row.fault is Fault.PARTITION:
+                    p = run_partition_trial(peers[name], row.profile, rng=rng, workdir=workdir,
+                                            tag=f"vbf{os.getpid()}t{index}")
+                    _record_partition(cell, p)
+                    say(f"[{index}/{len(todo)}] {what} two holders {p.two_holders_ms:7.0f} ms  "
+                        f"one holder {_opt(p.one_holder_ms)}  client {_opt(p.client_ms)}  "
+                        f"lost {p.lost:4d}  final {p.final or 'none'}  (cut after "
+                        f"{p.delay_ms:.0f} ms; sampler resolution {p.resolution_ms:.1f} ms)")
+                    continue
                 result = run_trial(peers[name], row.fault, row.profile, rng=rng,
                                    workdir=workdir, tag=f"vbf{os.getpid()}t{index}")
             except PeerNotReadyError as e:
@@ -186,17 +197,25 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     # With --json the tables go to standard error, so one run gives both.
     out = sys.stderr if args.json else sys.stdout
     names = tuple(n for n in PEERS if n in args.peer_names)
-    print(f"Failover outage, fault to first answer from the other node, median (min–max) "
-          f"of {args.runs} runs; {head['started']}, load average "
+    what = ("Failover outage, fault to first answer from the other node, median (min–max)"
+            if any(r.fault is not Fault.PARTITION for r in rows) else "Partitions")
+    print(f"{what} of {args.runs} runs; {head['started']}, load average "
           f"{' '.join(map(str, head['load_average_at_start']))} at start on "
           f"{head['cpus']} CPUs, {head['duration_s']:.0f} s.", file=out)
     print(f"Command: {head['command']}", file=out)
     print(f"Versions: {'; '.join(head['versions'].values())}. keepalived's advert_int is the "
           "keepalive; its dead time is 3 adverts.\n", file=out)
-    print(table(rows, cells, names), file=out)
-    print("\nNo answer at all (last answer from anyone to the first from the new node), ms:\n",
-          file=out)
-    print(table(rows, cells, names, values="silences_ms"), file=out)
+    outage_rows = tuple(r for r in rows if r.fault is not Fault.PARTITION)
+    if outage_rows:
+        print(table(rows, cells, names), file=out)
+        print("\nNo answer at all (last answer from anyone to the first from the new node), ms:\n",
+              file=out)
+        print(table(rows, cells, names, values="silences_ms"), file=out)
+    if len(outage_rows) < len(rows):
+        print(f"\n{'' if not outage_rows else chr(10)}Partition: the path between the nodes cut "
+              "for 8 s with both alive, then healed; from the holder sampler (every 10 ms) and "
+              "the client; median (min–max):\n", file=out)
+        print(partition_table(rows, cells, names), file=out)
     lines = notes(cells)
     if lines:
         print("\nNotes:", file=out)
@@ -205,6 +224,21 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.json:
         print(json.dumps(as_json(rows, cells, head), indent=2))
     return 0
+
+
+def _opt(ms: float | None) -> str:
+    return "  never" if ms is None else f"{ms:7.0f} ms"
+
+
+def _record_partition(cell: Cell, p: PartitionFigures) -> None:
+    cell.partition.setdefault("two_holders_ms", []).append(p.two_holders_ms)
+    cell.partition.setdefault("lost", []).append(float(p.lost))
+    if p.one_holder_ms is None or p.client_ms is None:
+        cell.unsettled += 1
+    if p.one_holder_ms is not None:
+        cell.partition.setdefault("one_holder_ms", []).append(p.one_holder_ms)
+    if p.client_ms is not None:
+        cell.partition.setdefault("client_ms", []).append(p.client_ms)
 
 
 def _not_ready(cells: dict[tuple[str, Fault, Profile], Cell], name: str, row: Row,

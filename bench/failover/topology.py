@@ -5,7 +5,9 @@
     ns <tag>-client eth0 192.0.2.100 --+
     VIP 192.0.2.50/24, held by whichever node the cluster chose
 
-(192.0.2.0/24 is a documentation range; nothing leaves the namespaces.) Every
+(192.0.2.0/24 is a documentation range; nothing leaves the namespaces.) A
+partition is an nftables table in the switch namespace dropping frames between
+pn1 and pn2; the holder sampler (holders.py) watches which node has the VIP. Every
 name carries a tag unique to the run and the trial, so runs never meet, and
 every process started in a node namespace is one this harness started: freezing
 or killing "everything in the namespace" touches nothing else on the machine.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +38,7 @@ VIP = "192.0.2.50"
 PREFIX = 24
 IFACE = "eth0"
 PORT = 7795
+FAULTS = "vigil_bench_faults"  # the nftables table of a partition
 HERE = Path(__file__).resolve().parent
 
 
@@ -181,6 +185,35 @@ class Lan:
                     os.kill(pid, signal.SIGSTOP)
             stopped |= fresh
         return len(stopped)
+
+    def cut(self) -> None:
+        """Drop every frame between the nodes' switch ports, both ways (nftables, bridge
+        family, in the switch namespace); each node's path to the client stays whole."""
+        a, b = (self.port(n) for n in NODES)
+        self._nft(f"add table bridge {FAULTS}\n"
+                  f"add chain bridge {FAULTS} cut {{ type filter hook forward priority 0; "
+                  "policy accept; }\n"
+                  f'add rule bridge {FAULTS} cut iifname "{a}" oifname "{b}" drop\n'
+                  f'add rule bridge {FAULTS} cut iifname "{b}" oifname "{a}" drop\n')
+
+    def heal(self) -> None:
+        """Undo ``cut``."""
+        self._nft(f"delete table bridge {FAULTS}\n")
+
+    def _nft(self, script: str) -> None:
+        done = subprocess.run(["ip", "netns", "exec", self.ns[SWITCH], "nft", "-f", "-"],
+                              input=script, capture_output=True, text=True, timeout=15,
+                              check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"nft: {done.stderr.strip()}")
+
+    def start_holder_sampler(self, log: Path) -> None:
+        """bench/failover/holders.py on both nodes' namespaces, tracked like every process."""
+        argv = [sys.executable, str(HERE / "holders.py"), "--every-ms", "10", "--log", str(log),
+                "--vip", VIP, *(f"{n}={self.ns[n]}" for n in NODES)]
+        chrt = shutil.which("chrt")
+        self.spawn_here([chrt, "--fifo", "20", *argv] if chrt else argv,
+                        self.workdir / "holders.out")
 
     def link_down(self, role: str) -> None:
         """The switch port of ROLE down: the cable pulled (its veth loses carrier too)."""

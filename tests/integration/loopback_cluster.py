@@ -206,3 +206,25 @@ def _free_port(hosts: Any) -> int:
             for s in socks:
                 s.close()
     raise RuntimeError("no free UDP port found")
+
+
+def free_tcp_port(hosts: list[str]) -> int:
+    """A TCP port free on every one of HOSTS right now."""
+    for _ in range(50):
+        socks: list[socket.socket] = []
+        try:
+            first = socket.socket()
+            socks.append(first)
+            first.bind((hosts[0], 0))
+            port = int(first.getsockname()[1])
+            for host in hosts[1:]:
+                s = socket.socket()
+                socks.append(s)
+                s.bind((host, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free TCP port")

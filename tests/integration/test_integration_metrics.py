@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from loopback_cluster import LoopbackCluster, config_text
+from loopback_cluster import LoopbackCluster, config_text, free_tcp_port
 from prometheus_client.parser import text_string_to_metric_families
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "native" / "loopback-3node.toml"
@@ -23,31 +23,10 @@ TOKEN = "scrape-token-0123456789"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-def _free_tcp_port(hosts: list[str]) -> int:
-    for _ in range(50):
-        socks: list[socket.socket] = []
-        try:
-            first = socket.socket()
-            socks.append(first)
-            first.bind((hosts[0], 0))
-            port = int(first.getsockname()[1])
-            for host in hosts[1:]:
-                s = socket.socket()
-                socks.append(s)
-                s.bind((host, port))
-            return port
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free TCP port")
-
-
 def metrics_cluster(make: Callable[..., LoopbackCluster], *, token: bool) -> LoopbackCluster:
     c = make(3)
     example = EXAMPLE.read_text()
-    port = _free_tcp_port([c.hosts[n] for n in c.names])
+    port = free_tcp_port([c.hosts[n] for n in c.names])
     c.metrics_port = port  # type: ignore[attr-defined]
     addresses = ", ".join(f'{n} = "{c.hosts[n]}:{port}"' for n in c.names)
     extra = f"[metrics]\naddresses = {{ {addresses} }}\n"

@@ -72,7 +72,8 @@ class Inbox:
         self.got: list[tuple[bytes, str, tuple[str, int]]] = []
         self.changed = asyncio.Event()
 
-    def __call__(self, data: bytes, link: str, source: tuple[str, int]) -> None:
+    def __call__(self, data: bytes, link: str, source: tuple[str, int],
+                 waited_s: float = 0.0) -> None:
         self.got.append((data, link, source))
         self.changed.set()
 

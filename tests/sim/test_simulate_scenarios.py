@@ -1,9 +1,10 @@
 """`vigil simulate`: the four classic tests of the field notes, rehearsed, against golden timelines.
 
-Each examples/scenarios/*.toml (but cluster.toml, the configuration) is run on
-examples/scenarios/cluster.toml with seed 1; the text report must equal
-tests/sim/golden/NAME.txt. A change of wording or behaviour in the core shows
-here as a diff; read it, then re-bless on purpose:
+Each examples/scenarios/*.toml (but the cluster*.toml configurations) is run
+with seed 1 on examples/scenarios/cluster.toml, or on the configuration
+CONFIG_FOR names (cluster-fenced.toml: the same cluster with fence devices);
+the text report must equal tests/sim/golden/NAME.txt. A change of wording or
+behaviour in the core shows here as a diff; read it, then re-bless on purpose:
 ``VIGIL_BLESS=1 pytest tests/sim/test_simulate_scenarios.py``.
 """
 
@@ -26,29 +27,34 @@ SCENARIOS = ROOT / "examples" / "scenarios"
 CONFIG_PATH = SCENARIOS / "cluster.toml"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 BLESS = os.environ.get("VIGIL_BLESS") == "1"
-CASES = sorted(p.stem for p in SCENARIOS.glob("*.toml") if p.name != "cluster.toml")
+CASES = sorted(p.stem for p in SCENARIOS.glob("*.toml") if not p.name.startswith("cluster"))
 CONFIG_NAME = "examples/scenarios/cluster.toml"
+#: Scenarios that run on another configuration than cluster.toml.
+CONFIG_FOR = {"kernel-crash-fenced": "cluster-fenced.toml"}
 
 
-def config() -> ClusterConfig:
-    result = load(CONFIG_PATH)
+def config(name: str = "cluster.toml") -> ClusterConfig:
+    result = load(SCENARIOS / name)
     assert result.config is not None, [d.format() for d in result.diagnostics]
     return result.config
 
 
 def run(name: str, seed: int = 1) -> Rehearsal:
     path = SCENARIOS / f"{name}.toml"
-    c = config()
+    c = config(CONFIG_FOR.get(name, "cluster.toml"))
     return rehearse(c, check(parse_scenario(path.read_text(), path), c), seed)
 
 
 def test_the_four_classic_tests_of_the_field_notes_ship_as_scenarios() -> None:
-    assert CASES == ["cable-pulled", "graceful-stop", "kernel-crash", "power-off"]
+    # the kernel crash twice: without fencing (split brain shown), and fenced
+    assert CASES == ["cable-pulled", "graceful-stop", "kernel-crash", "kernel-crash-fenced",
+                     "power-off"]
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_scenario_timeline_matches_its_golden_file(name: str) -> None:
-    text = rehearsal_text(run(name), CONFIG_NAME, f"examples/scenarios/{name}.toml")
+    config_name = f"examples/scenarios/{CONFIG_FOR.get(name, 'cluster.toml')}"
+    text = rehearsal_text(run(name), config_name, f"examples/scenarios/{name}.toml")
     expected = GOLDEN / f"{name}.txt"
     if BLESS:
         expected.write_text(text)
@@ -71,6 +77,20 @@ def test_hung_primary_without_fencing_shows_two_active_copies() -> None:
     r = run("kernel-crash")
     assert [v.split(" started")[0] for v in r.violations] == ["vip", "fs", "httpd"]
     assert all(len(p.nodes) == 1 for p in r.after)
+
+
+def test_hung_primary_with_fencing_is_powered_off_before_the_takeover_and_gets_it_back(
+        ) -> None:
+    r = run("kernel-crash-fenced")
+    assert not r.violations
+    fenced = next(ln.at_ms for ln in r.lines if ln.kind == "fault"
+                  and ln.text.startswith("power off node1: fenced by node2 with ipmi"))
+    confirmed = next(ln.at_ms for ln in r.lines if ln.text.startswith("node1 fenced:"))
+    takeover = [ln.at_ms for ln in r.lines if ln.kind == "action"
+                and ln.text.startswith("start ") and ln.node in ("node2", "node3")]
+    assert takeover
+    assert fenced <= confirmed <= min(takeover)  # never while node1 could still run it
+    assert all(p.nodes == ("node1",) for p in r.after), "rebooted, rejoined, failed back"
 
 
 def test_same_seed_same_rehearsal_and_json_carries_the_same_timeline() -> None:

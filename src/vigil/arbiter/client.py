@@ -13,7 +13,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vigil.arbiter.lease import ACQUIRE, GRANTED, RELEASE, RELEASED, RENEW
+from vigil.arbiter.lease import (
+    ACQUIRE,
+    GRANTED,
+    QUERY,
+    RELEASE,
+    RELEASED,
+    RENEW,
+    STATE,
+    TRANSFER,
+)
 from vigil.config import NodeName
 from vigil.wire import Body, Codec, Dropped, Sequencer
 
@@ -34,6 +43,10 @@ class Lease:
     ttl_ms: int
     vote: bool
     reason: str
+    #: What the arbitrator said was left when it answered (``remaining_ms`` before the
+    #: time since the first send was taken off): counted from the send, it never
+    #: runs past the lease, which the arbitrator counts from a later arrival.
+    said_remaining_ms: int = 0
 
 
 class _Replies(asyncio.DatagramProtocol):
@@ -71,11 +84,19 @@ class ArbiterClient:
         """Take the lease (or extend it, when already ours); PARTITION gets the vote."""
         return await self._request(ACQUIRE, {"partition": list(partition)}, GRANTED)
 
+    async def query(self, partition: Sequence[NodeName]) -> Lease:
+        """The lease's state; ``vote``: whether PARTITION (the caller's view) has the vote."""
+        return await self._request(QUERY, {"partition": list(partition)}, STATE)
+
     async def renew(self, token: int) -> Lease:
         return await self._request(RENEW, {"token": token}, GRANTED)
 
     async def release(self, token: int) -> Lease:
         return await self._request(RELEASE, {"token": token}, RELEASED)
+
+    async def transfer(self, token: int, to: NodeName) -> Lease:
+        """Hand the lease (held with TOKEN) to TO, of this node's partition."""
+        return await self._request(TRANSFER, {"token": token, "to": to}, GRANTED)
 
     def close(self) -> None:
         if self._transport is not None:
@@ -121,4 +142,5 @@ def _lease(granted: bool, body: Body, elapsed_ms: int) -> Lease:
     holder = body.get("holder")
     return Lease(granted, num("token"), NodeName(holder) if isinstance(holder, str) else None,
                  max(0, num("remaining_ms") - elapsed_ms), num("ttl_ms"),
-                 body.get("vote") is True, str(body.get("reason", "")))
+                 body.get("vote") is True, str(body.get("reason", "")),
+                 num("remaining_ms"))

@@ -16,7 +16,17 @@ Rules of this file:
 - Renew and release must name the current token; a smaller one is stale.
 - A datagram seen before (same sender, incarnation, sequence number) is
   dropped without an answer, as is anything unsigned or for another cluster.
-- The vote (the qdevice role) goes to the holder's partition, and only to it.
+- The vote (the qdevice role) goes to the holder's partition, and only to it:
+  to the holder, and to a node that names, in its request, exactly the
+  partition the holder registered (its view: a node of a partition that split
+  off names another one). The holder's acquire while it holds the lease
+  renews it and registers the partition it names now.
+- A transfer (``lease-transfer``, the holder's clean stop) hands the lease to
+  another node of the holder's partition with a new token and a full TTL;
+  the partition it registers is the old one without the sender. The sender
+  must have given up its own vote first (its daemon does so before asking).
+- A query (``lease-query``) changes nothing: it answers with the lease's state
+  and whether the sender's partition has the vote.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from vigil.wire import Codec, Dropped, Envelope, ReplayWindow, Sequencer
 
 ACQUIRE, RENEW, RELEASE = "lease-acquire", "lease-renew", "lease-release"
 GRANTED, REFUSED, RELEASED = "lease-granted", "lease-refused", "lease-released"
+QUERY, STATE, TRANSFER = "lease-query", "lease-state", "lease-transfer"
 ARBITER_NAME = NodeName("arbiter")
 #: Clients whose replay windows are kept; past that, new senders are not answered.
 MAX_CLIENTS = 256
@@ -101,11 +112,17 @@ class Arbiter:
             return 0
         return self._lease.expires_ms - now_ms
 
-    def votes_for(self, node: NodeName, now_ms: int) -> bool:
-        """True when NODE is in the lease holder's partition: the one partition
-        the arbitrator's vote counts for."""
+    def votes_for(self, node: NodeName, now_ms: int,
+                  partition: Sequence[NodeName] | None = None) -> bool:
+        """True when NODE is the holder, or names (PARTITION) exactly the partition
+        the holder registered: the one partition the arbitrator's vote counts for."""
         holder = self.holder(now_ms)
-        return holder is not None and (node == holder or node in self._lease.record.partition)
+        if holder is None:
+            return False
+        if node == holder:
+            return True
+        record = self._lease.record.partition
+        return node in record and partition is not None and set(partition) == set(record)
 
     # -- requests ------------------------------------------------------------
 
@@ -115,11 +132,15 @@ class Arbiter:
         if isinstance(env, Dropped) or not self._fresh(env):
             self.dropped += 1
             return ()
+        partition = env.body.get("partition", [])
+        names = (tuple(NodeName(p) for p in partition if isinstance(p, str))
+                 if isinstance(partition, list) else ())
         if env.kind == ACQUIRE:
-            partition = env.body.get("partition", [])
-            names = (tuple(NodeName(p) for p in partition if isinstance(p, str))
-                     if isinstance(partition, list) else ())
             return self.acquire(env, names, now_ms)
+        if env.kind == QUERY:
+            holder = self.holder(now_ms)
+            return (self._reply(env, STATE, now_ms, f"{holder} holds the lease" if holder
+                                else "nobody holds the lease", names),)
         token = env.body.get("token")
         if not isinstance(token, int) or isinstance(token, bool):
             return (self._reply(env, REFUSED, now_ms, "request carries no token"),)
@@ -127,6 +148,11 @@ class Arbiter:
             return self.renew(env, token, now_ms)
         if env.kind == RELEASE:
             return self.release(env, token, now_ms)
+        if env.kind == TRANSFER:
+            to = env.body.get("to")
+            if not isinstance(to, str):
+                return (self._reply(env, REFUSED, now_ms, "transfer names no node"),)
+            return self.transfer(env, token, NodeName(to), now_ms)
         return (self._reply(env, REFUSED, now_ms, f"unknown request {env.kind!r}"),)
 
     def acquire(self, env: Envelope, partition: Sequence[NodeName],
@@ -135,9 +161,12 @@ class Arbiter:
         holder = self.holder(now_ms)
         if holder == node:
             lease.expires_ms = now_ms + self.ttl_ms
+            previous = lease.record
+            if set(partition) != set(previous.partition):
+                lease.record = LeaseRecord(previous.token, node, tuple(partition), previous.boot)
             return (self._reply(env, GRANTED, now_ms, f"{node} already holds the lease"),)
         if holder is not None:
-            return (self._reply(env, REFUSED, now_ms, f"{holder} holds the lease"),)
+            return (self._reply(env, REFUSED, now_ms, f"{holder} holds the lease", partition),)
         previous = lease.record
         lease.record = LeaseRecord(previous.token + 1, node, tuple(partition), previous.boot)
         lease.expires_ms = now_ms + self.ttl_ms
@@ -161,6 +190,21 @@ class Arbiter:
         lease.expires_ms = None
         why = f"{env.sender} released the lease"
         return (Persist(lease.record, why), self._reply(env, RELEASED, now_ms, why))
+
+    def transfer(self, env: Envelope, token: int, to: NodeName,
+                 now_ms: int) -> tuple[Effect, ...]:
+        refused = self._check_token(env.sender, token, now_ms)
+        lease = self._lease
+        if not refused and (to == env.sender or to not in lease.record.partition):
+            refused = f"{to} is not another node of {env.sender}'s partition"
+        if refused:
+            return (self._reply(env, REFUSED, now_ms, refused),)
+        previous = lease.record
+        partition = tuple(n for n in previous.partition if n != env.sender)
+        lease.record = LeaseRecord(previous.token + 1, to, partition, previous.boot)
+        lease.expires_ms = now_ms + self.ttl_ms
+        why = f"{env.sender} handed the lease to {to} with token {lease.record.token}"
+        return (Persist(lease.record, why), self._reply(env, GRANTED, now_ms, why))
 
     # -- helpers -------------------------------------------------------------
 
@@ -187,12 +231,13 @@ class Arbiter:
             window = windows[env.sender] = ReplayWindow()
         return window.accept(env.incarnation, env.seq) is None
 
-    def _reply(self, env: Envelope, kind: str, now_ms: int, reason: str) -> Reply:
+    def _reply(self, env: Envelope, kind: str, now_ms: int, reason: str,
+               partition: Sequence[NodeName] | None = None) -> Reply:
         holder = self.holder(now_ms)
         body = {
             "re": env.seq, "re_incarnation": env.incarnation, "holder": holder,
             "token": self._lease.record.token, "remaining_ms": self.remaining_ms(now_ms),
-            "ttl_ms": self.ttl_ms, "vote": self.votes_for(env.sender, now_ms),
+            "ttl_ms": self.ttl_ms, "vote": self.votes_for(env.sender, now_ms, partition),
             "reason": reason,
         }
         return Reply(self._seq.encode(kind, body), reason)

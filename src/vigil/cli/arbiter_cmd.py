@@ -22,14 +22,16 @@ def parse_listen(text: str) -> tuple[str, int]:
 @click.option("--listen", "listen", required=True, metavar="ADDR:PORT",
               help="Where to answer lease requests (UDP); port 0 picks a free one.")
 @click.option("--key-file", "key_file", required=True, type=click.Path(path_type=Path),
-              help="The cluster's authkeys (mode 0600): requests must be signed with it.")
+              help="The cluster's authkeys (mode 0600), or its vigil.toml (its [auth] keys, "
+                   "HMAC-SHA256 included): requests must be signed with them.")
 @click.option("--cluster", "cluster", default="vigil", show_default=True,
               help="The cluster's name, as in its configuration.")
 @click.option("--state-file", "state_file", type=click.Path(path_type=Path),
               default=Path("/var/lib/vigil/arbiter.state"), show_default=True,
               help="Keeps the fencing token across restarts; it never goes back.")
-@click.option("--ttl-ms", "ttl_ms", type=click.IntRange(min=100), default=10_000,
-              show_default=True, help="How long a lease lasts without a renewal.")
+@click.option("--ttl-ms", "ttl_ms", type=click.IntRange(min=100), default=30_000,
+              show_default=True, help="How long a lease lasts without a renewal: the "
+              "cluster's [arbiter] lease_ttl (whose default this is).")
 def arbiter_command(listen: str, key_file: Path, cluster: str, state_file: Path,
                     ttl_ms: int) -> None:
     """Run the arbitrator for one cluster, in the foreground.
@@ -45,12 +47,24 @@ def arbiter_command(listen: str, key_file: Path, cluster: str, state_file: Path,
     import sys
 
     from vigil.arbiter import StateFileError, serve
-    from vigil.config import Compression, Diagnostics, read_authkeys
+    from vigil.config import Auth, Compression, Diagnostics, read_authkeys
     from vigil.wire import Codec
 
     host, port = parse_listen(listen)
     diags = Diagnostics()
-    auth = read_authkeys(key_file, diags)
+    auth: Auth | None
+    if key_file.suffix == ".toml":  # the cluster's own configuration: its [auth]
+        from vigil.config import load
+
+        result = load(key_file)
+        if result.config is None:
+            first = next((d for d in result.diagnostics if d.is_error), None)
+            raise VigilError(first.format() if first else f"{key_file}: unusable",
+                             ExitCode.NOT_FOUND if not key_file.exists() else ExitCode.FAILED,
+                             f"run `vigil config check {key_file}`")
+        auth = result.config.auth
+    else:
+        auth = read_authkeys(key_file, diags)
     if auth is None:
         first = next((d for d in diags.items if d.is_error), None)
         where = f"{key_file}:{first.line}" if first and first.line else str(key_file)

@@ -10,7 +10,14 @@ from typing import Any
 
 import click
 
-from vigil.config import ClusterConfig, ConfigFormat, Diagnostic, LoadResult, load
+from vigil.config import (
+    ClusterConfig,
+    ConfigFormat,
+    Diagnostic,
+    LoadResult,
+    load,
+    longest_exclusive_stop,
+)
 from vigil.config.support import not_acted_on
 from vigil.exitcodes import ExitCode, VigilError
 
@@ -76,8 +83,26 @@ def summary(config: ClusterConfig) -> dict[str, Any]:
             for g in config.groups
         ],
         "fencing": config.fencing.enabled,
+        "fence_devices": [d.name for d in config.fencing.devices],
+        "fence_levels": {n: [{"index": lv.index, "devices": list(lv.devices)}
+                             for lv in config.fencing.levels_of(n)]
+                         for n in dict.fromkeys(lv.node for lv in config.fencing.levels)},
+        "arbiter": None if config.arbiter is None else {
+            "backend": config.arbiter.backend.value,
+            "address": str(config.arbiter.address) if config.arbiter.address else None,
+            "endpoints": list(config.arbiter.endpoints),
+            "lease_ttl_ms": config.arbiter.lease_ttl_ms,
+            "longest_stop_ms": longest_exclusive_stop(config)[0],
+        },
         "unsupported": list(config.unsupported),
         "not_acted_on": sorted({item.setting for item in not_acted_on(config)}),
+        "web": None if not config.web.enabled else {
+            "tls": config.web.tls,
+            "listen": str(config.web.listen) if config.web.listen is not None else None,
+            "addresses": {k: str(v) for k, v in config.web.addresses.items()},
+            "users": [{"name": u.name, "role": u.role.value} for u in config.web.users],
+            "token": config.web.token_file is not None,
+        },
     }
 
 
@@ -94,6 +119,21 @@ def _describe_link(link: dict[str, Any]) -> str:
     if link["addresses"]:
         words.append("(" + ", ".join(f"{k}={v}" for k, v in link["addresses"].items()) + ")")
     return " ".join(words)
+
+
+def _fencing_lines(s: dict[str, Any]) -> list[str]:
+    """The fence levels per node, in the order they are tried (Pacemaker's topology)."""
+    if not s["fence_devices"]:
+        return []
+    lines = []
+    for i, (node, levels) in enumerate(s["fence_levels"].items()):
+        said = ", then ".join(f"level {lv['index']} {' + '.join(lv['devices'])}"
+                              for lv in levels)
+        lines.append(f"  {'fencing:' if i == 0 else '':9} {node}: {said}")
+    rest = "other nodes" if s["fence_levels"] else "every node"
+    lines.append(f"  {'fencing:' if not s['fence_levels'] else '':9} {rest}: one level per "
+                 f"device that can fence it, in order: {', '.join(s['fence_devices'])}")
+    return lines
 
 
 def _print_summary(path: Path, s: dict[str, Any], result: LoadResult) -> None:
@@ -124,6 +164,21 @@ def _print_summary(path: Path, s: dict[str, Any], result: LoadResult) -> None:
         members = " ".join(r["id"] for r in g["resources"])
         where = f" on {g['preferred_node']}" if g["preferred_node"] else ""
         lines.append(f"  {'groups:' if i == 0 else '':9} {g['id']}{where}: {members}")
+    lines.extend(_fencing_lines(s))
+    arbiter = s.get("arbiter")
+    if arbiter:
+        where = arbiter["address"] or ", ".join(arbiter["endpoints"])
+        lines.append(f"  arbiter:  {arbiter['backend']} at {where}, lease TTL "
+                     f"{arbiter['lease_ttl_ms']} ms (longest stop {arbiter['longest_stop_ms']} "
+                     "ms); its vote breaks a split's tie")
+    web = s.get("web")
+    if web:
+        served = [f"{k}={v}" for k, v in web["addresses"].items()]
+        if web["listen"]:
+            served.append(f"{web['listen']} (other nodes)" if served else web["listen"])
+        users = ", ".join(f"{u['name']} ({u['role']})" for u in web["users"]) or "none"
+        lines.append(f"  web:      {'https' if web['tls'] else 'http'} on {' '.join(served)}; "
+                     f"users: {users}{'; bearer token' if web['token'] else ''}")
     ignored = [*s["unsupported"], *(x for x in s["not_acted_on"] if x not in s["unsupported"])]
     if ignored:
         lines.append(f"  not acted on: {', '.join(ignored)} (see the warnings)")

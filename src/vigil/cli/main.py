@@ -24,6 +24,7 @@ _COMMANDS = {
     "compat": "vigil.cli.compat:compat_group",
     "simulate": "vigil.cli.simulate_cmd:simulate_command",
     "fence": "vigil.cli.fence_cmd:fence_command",
+    "web": "vigil.cli.web_cmd:web_group",
     **{name: f"vigil.cli.admin_cmd:{name}_command"
        for name in ("standby", "online", "move", "unmove", "cleanup", "events")},
 }

@@ -18,8 +18,9 @@ from vigil.exitcodes import ExitCode, VigilError
               help="Seeds the simulated network's delays (and --chaos's first schedule).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document (stable).")
 @click.option("--chaos", "chaos_runs", type=click.IntRange(min=1), metavar="N",
-              help="Run N random crash/stop/partition schedules instead of a scenario; "
-              "report every invariant violation with the seed that replays it.")
+              help="Run N random fault schedules instead of a scenario (with fence devices: "
+              "also pauses, cuts, lossy links, failing fence agents); report every "
+              "invariant violation with the seed that replays it.")
 @click.option("--verbose", "-v", is_flag=True,
               help="Also show the start-up, before the first step (--json always has it).")
 def simulate_command(config_path: Path, scenario_path: Path | None, seed: int, *,
@@ -38,7 +39,8 @@ def simulate_command(config_path: Path, scenario_path: Path | None, seed: int, *
       timeline = ["crash node1 at 5s", "start node1 at 20s"]
     Steps: crash, stop, start/restart, freeze NODE [until T], partition
     [a] [b,c] [on LINK], isolate NODE, heal, fail monitor of RES [on NODE],
-    standby, online; each "... at TIME" (500ms, 5s, 2m).
+    fail fence DEVICE [until T], slow fence DEVICE DURATION [until T],
+    standby, online; each "... at TIME" (500ms, 5s, 2m). docs/simulate.md.
 
     \b
     Exit status: 0 the invariants held (and with --chaos every run settled),

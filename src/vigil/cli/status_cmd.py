@@ -118,6 +118,29 @@ def _header_lines(doc: Doc) -> list[str]:
     ]
 
 
+def arbiter_line(doc: Doc) -> str | None:
+    """``Arbitrator: vigil at HOST:PORT, lease held by node1 (token 7, ...)``; None without one."""
+    a = doc.get("arbiter")
+    if not a:
+        return None
+    where = f"Arbitrator: {a.get('backend')} at {a.get('address')}"
+    if a.get("last_error") is not None:
+        where += f", UNREACHABLE ({a['last_error']})"
+    elif a.get("holder") is None:
+        where += ", lease held by nobody" if a.get("reachable") else ", no answer yet"
+    else:
+        expires = a.get("lease_expires_in_ms")
+        where += (f", lease held by {a['holder']} (token {a.get('token')}"
+                  + (f", expires in {ago(expires)}" if expires is not None else "") + ")")
+    if a.get("vote"):
+        until = a.get("vote_deadline_in_ms")
+        where += "; its vote counts here" + (f" for {ago(until)} unless renewed"
+                                              if until is not None else "")
+    else:
+        where += "; its vote does not count here"
+    return where
+
+
 def _link_words(node: Doc) -> str:
     words = []
     for link in node.get("links", []):
@@ -159,6 +182,9 @@ def _drop_words(doc: Doc) -> str:
 def plain_lines(doc: Doc) -> list[str]:
     """The status as plain text lines: stable enough to grep, not a parse format."""
     lines = _header_lines(doc)
+    arbiter = arbiter_line(doc)
+    if arbiter is not None:
+        lines.append(arbiter)
     lines.append("")
     lines.append("Nodes:")
     nodes = doc.get("nodes", [])
@@ -201,6 +227,10 @@ def _show_rich(doc: Doc) -> None:
     console.print(Text(head[0], style="bold"))
     console.print(Text(head[1], style="green" if quorate else "bold red"))
     console.print(head[2])
+    arbiter = arbiter_line(doc)
+    if arbiter is not None:
+        a = doc.get("arbiter") or {}
+        console.print(arbiter, style="bold red" if a.get("last_error") else "")
 
     nodes = Table(title="Nodes", title_justify="left", box=None, pad_edge=False)
     pinging = bool((doc.get("connectivity") or {}).get("ping_nodes"))

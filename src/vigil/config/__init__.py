@@ -13,8 +13,11 @@ from vigil.config.authkeys import read_authkeys
 from vigil.config.diagnostics import ConfigError, Diagnostic, Diagnostics, Severity
 from vigil.config.model import (
     INFINITY,
+    LEASE_MARGIN_MS,
     AgentSpec,
     ApiAuth,
+    Arbiter,
+    ArbiterBackend,
     Auth,
     AuthKey,
     AuthMethod,
@@ -25,6 +28,7 @@ from vigil.config.model import (
     Connectivity,
     Endpoint,
     FenceDevice,
+    FenceLevel,
     Fencing,
     Group,
     GroupId,
@@ -37,6 +41,7 @@ from vigil.config.model import (
     NodeName,
     NoQuorumPolicy,
     Operation,
+    PasswordHash,
     PingNode,
     Quorum,
     Resource,
@@ -45,12 +50,18 @@ from vigil.config.model import (
     SourceRef,
     TargetRole,
     Timing,
+    Web,
+    WebRole,
+    WebUser,
 )
 
 __all__ = [
     "INFINITY",
+    "LEASE_MARGIN_MS",
     "AgentSpec",
     "ApiAuth",
+    "Arbiter",
+    "ArbiterBackend",
     "Auth",
     "AuthKey",
     "AuthMethod",
@@ -64,6 +75,7 @@ __all__ = [
     "Diagnostics",
     "Endpoint",
     "FenceDevice",
+    "FenceLevel",
     "Fencing",
     "Group",
     "GroupId",
@@ -77,6 +89,7 @@ __all__ = [
     "Node",
     "NodeName",
     "Operation",
+    "PasswordHash",
     "PingNode",
     "Quorum",
     "Resource",
@@ -86,8 +99,12 @@ __all__ = [
     "SourceRef",
     "TargetRole",
     "Timing",
+    "Web",
+    "WebRole",
+    "WebUser",
     "load",
     "load_or_raise",
+    "longest_exclusive_stop",
     "read_authkeys",
 ]
 
@@ -102,6 +119,13 @@ class LoadResult:
     @property
     def ok(self) -> bool:
         return self.config is not None and not any(d.is_error for d in self.diagnostics)
+
+
+def longest_exclusive_stop(config: ClusterConfig) -> tuple[int, str]:
+    """The longest time stopping exclusive resources can take (ms), and what takes it."""
+    from vigil.config.arbiter_checks import longest_exclusive_stop as longest
+
+    return longest(config)
 
 
 def load(path: Path) -> LoadResult:
@@ -127,11 +151,15 @@ def load(path: Path) -> LoadResult:
     if diags.has_errors:
         config = None
     elif config is not None:
+        from vigil.config.arbiter_checks import check_split_brain_safety
         from vigil.config.partition_checks import check_minority_stop_timing
         from vigil.config.support import report_not_acted_on
 
         check_minority_stop_timing(config, diags)
+        check_split_brain_safety(config, diags)
         report_not_acted_on(config, diags)
+        if any(d.is_error for d in diags.items):  # a lease TTL the stops do not fit in
+            config = None
     return LoadResult(config, diags.freeze())
 
 

@@ -19,6 +19,7 @@ import tomli_w
 
 from vigil.config.model import (
     INFINITY,
+    Arbiter,
     AuthKey,
     AuthMethod,
     ClusterConfig,
@@ -34,9 +35,12 @@ from vigil.config.model import (
     Resource,
     SourceRef,
     TargetRole,
+    Web,
+    WebRole,
 )
 from vigil.config.native_fields import format_duration
 from vigil.config.native_schema import DEFAULT_RESOURCE_DIRS
+from vigil.config.native_web import format_password_hash
 
 __all__ = ["to_toml"]
 
@@ -80,6 +84,8 @@ def to_toml(config: ClusterConfig) -> str:
             w.kv("gid", list(a.gids))
     _compression(w, config.compression)
     _metrics(w, config.metrics)
+    _web(w, config.web)
+    _arbiter(w, config.arbiter)
     _legacy(w, config)
     return w.text()
 
@@ -322,10 +328,17 @@ def _fencing(w: _Writer, c: ClusterConfig) -> None:
         if d.host_map:
             w.mapping("host_map", d.host_map.items())
         w.kv("timeout", format_duration(d.timeout_ms))
-        if d.delay_ms:
+        if d.delay_by_node:
+            w.mapping("delay", ((n, format_duration(ms)) for n, ms in d.delay_by_node.items()))
+        elif d.delay_ms:
             w.kv("delay", format_duration(d.delay_ms))
         if d.random_delay_ms:
             w.kv("random_delay", format_duration(d.random_delay_ms))
+    for lv in c.fencing.levels:
+        w.table("[[fencing.level]]", lv.source)
+        w.kv("node", lv.node)
+        w.kv("index", lv.index)
+        w.kv("devices", list(lv.devices))
 
 
 def _connectivity(w: _Writer, c: ClusterConfig) -> None:
@@ -379,6 +392,41 @@ def _metrics(w: _Writer, m: Metrics) -> None:
         w.mapping("addresses", [(k, str(v)) for k, v in m.addresses.items()])
     if m.token_file is not None:
         w.kv("token_file", str(m.token_file))
+
+
+def _arbiter(w: _Writer, a: Arbiter | None) -> None:
+    if a is None:
+        return
+    w.table("[arbiter]", a.source, note="The lease service that breaks ties (docs/arbiter.md).")
+    w.kv("backend", a.backend.value)
+    if a.address is not None:
+        w.kv("address", str(a.address))
+    if a.endpoints:
+        w.kv("endpoints", list(a.endpoints))
+    w.kv("lease_ttl", format_duration(a.lease_ttl_ms))
+
+
+def _web(w: _Writer, web: Web) -> None:
+    if web == Web():
+        return
+    w.table("[web]", note="The dashboard, served by each daemon (docs/web.md).")
+    if web.listen is not None:
+        w.kv("listen", str(web.listen))
+    if web.addresses:
+        w.mapping("addresses", [(k, str(v)) for k, v in web.addresses.items()])
+    for key, path in (("certificate", web.certificate), ("key", web.key),
+                      ("token_file", web.token_file)):
+        if path is not None:
+            w.kv(key, str(path))
+    if web.token_role is not WebRole.READ_ONLY:
+        w.kv("token_role", web.token_role.value)
+    if web.session_timeout_ms != Web().session_timeout_ms:
+        w.kv("session_timeout", format_duration(web.session_timeout_ms))
+    for u in web.users:
+        w.table("[[web.user]]", u.source)
+        w.kv("name", u.name)
+        w.kv("role", u.role.value)
+        w.kv("password_hash", format_password_hash(u.password))
 
 
 def _legacy(w: _Writer, c: ClusterConfig) -> None:

@@ -258,7 +258,8 @@ class _Reader:
 
     def _udpport(self, number: int, values: list[str]) -> None:
         value = self._pick(number, "udpport", values, _is_port,
-                           problem="is not a UDP port (1 to 65535)",
+                           problem="is not a UDP port vigil can use (1 to 65534: "
+                           "control messages use udpport + 1)",
                            hint=f"Heartbeat's is {DEFAULT_UDPPORT}: `udpport {DEFAULT_UDPPORT}`")
         if value is None:
             return
@@ -371,7 +372,7 @@ class _Reader:
 
 
 def _is_port(value: str) -> bool:
-    return is_number(value) and 0 < int(value) < 65536
+    return is_number(value) and 0 < int(value) < 65535  # port + 1 is the control port
 
 
 def _with(value: str, problem: str | None) -> str | None:

@@ -99,8 +99,9 @@ def read_mcast(path: Path, number: int, words: list[str], diags: Diagnostics) ->
                     "(224.0.0.0 to 239.255.255.255)",
                     "ha.cf(5) advises the organization-local scope, e.g. 239.192.0.1")
         return None
-    if not is_number(port) or not 0 < int(port) < 65536:
-        diags.error(path, number, f"mcast port {port!r} is not a UDP port (1 to 65535)",
+    if not is_number(port) or not 0 < int(port) < 65535:
+        diags.error(path, number, f"mcast port {port!r} is not a UDP port vigil can use "
+                    "(1 to 65534: control messages use port + 1)",
                     "use the same port as udpport, e.g. 694")
         return None
     if not is_number(ttl) or not 0 < int(ttl) < 256:

@@ -285,8 +285,25 @@ class FenceDevice:
     nodes: tuple[NodeName, ...] = ()  # empty: every node except the one running it
     host_map: Mapping[NodeName, str] = field(default_factory=dict)  # node -> plug
     timeout_ms: int = 60_000
-    delay_ms: int = 0
+    delay_ms: int = 0  # before fencing any node not in delay_by_node
     random_delay_ms: int = 0
+    source: SourceRef | None = field(default_factory=_src, compare=False)
+    #: Per target, as pcmk_delay_base's "node1:5s;node2:0s": wait before fencing that node.
+    delay_by_node: Mapping[NodeName, int] = field(default_factory=dict)
+
+    def delay_for_node(self, node: NodeName | None) -> int:
+        """The static delay before fencing NODE (``delay_by_node``, else ``delay_ms``)."""
+        return self.delay_by_node.get(node, self.delay_ms) if node is not None else self.delay_ms
+
+
+@dataclass(frozen=True, slots=True)
+class FenceLevel:
+    """``[[fencing.level]]``: NODE's level INDEX (tried in ascending order, from 1); it
+    fences the node only when every one of its DEVICES does (Pacemaker's fencing-topology)."""
+
+    node: NodeName
+    index: int
+    devices: tuple[str, ...]
     source: SourceRef | None = field(default_factory=_src, compare=False)
 
 
@@ -303,10 +320,45 @@ class LegacyStonith:
 class Fencing:
     devices: tuple[FenceDevice, ...] = ()
     legacy: tuple[LegacyStonith, ...] = ()
+    #: Explicit levels; a node without any gets one level per capable device.
+    levels: tuple[FenceLevel, ...] = ()
 
     @property
     def enabled(self) -> bool:
         return bool(self.devices or self.legacy)
+
+    def levels_of(self, node: NodeName) -> tuple[FenceLevel, ...]:
+        """NODE's explicit levels in the order they are tried (by index)."""
+        return tuple(sorted((lv for lv in self.levels if lv.node == node),
+                            key=lambda lv: lv.index))
+
+
+class ArbiterBackend(enum.Enum):
+    VIGIL = "vigil"  # `vigil arbiter` on a third machine
+    ETCD = "etcd"  # an etcd cluster's leases
+
+
+#: What stands between the moment a lease holder gives up its vote (having
+#: stopped its exclusive resources) and the end of its lease at the lease
+#: service: see ``vigil.quorum.arbiter`` for what it covers.
+LEASE_MARGIN_MS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Arbiter:
+    """``[arbiter]``: the lease service whose vote breaks ties (a quorum device).
+
+    ``address`` for the ``vigil`` backend (``vigil arbiter --listen``), which
+    authenticates with the cluster's key; ``endpoints`` (``http://host:port``)
+    for etcd, where the lease key is named after the cluster. ``lease_ttl_ms``
+    is how long a grant lasts without renewal.
+    """
+
+    backend: ArbiterBackend
+    lease_ttl_ms: int
+    address: Endpoint | None = None
+    endpoints: tuple[str, ...] = ()
+    source: SourceRef | None = field(default_factory=_src, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +389,70 @@ class Metrics:
         return self.addresses.get(NodeName(node), self.listen)
 
 
+class WebRole(enum.Enum):
+    """What a dashboard user may do: operators act, read-only users only look."""
+
+    OPERATOR = "operator"
+    READ_ONLY = "read-only"
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordHash:
+    """A scrypt password hash, written ``$scrypt$ln=14,r=8,p=5$SALT$HASH`` (base64).
+
+    ``ln`` is log2 of scrypt's N; salt and digest are raw bytes. Made by
+    ``vigil web passwd``; checked by the dashboard at login.
+    """
+
+    ln: int
+    r: int
+    p: int
+    salt: bytes = field(repr=False)
+    digest: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class WebUser:
+    """``[[web.user]]``: a person who may log in to the dashboard."""
+
+    name: str
+    role: WebRole
+    password: PasswordHash = field(repr=False)
+    source: SourceRef | None = field(default_factory=_src, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Web:
+    """``[web]``: the dashboard each daemon serves (docs/web.md); off when absent.
+
+    ``listen``/``addresses`` as ``[metrics]``. TLS when ``certificate`` and
+    ``key`` are given. ``token_file`` (optional) holds a bearer token for
+    scripts, acting with ``token_role``. Sessions end after ``session_timeout_ms``
+    without a request.
+    """
+
+    listen: Endpoint | None = None
+    addresses: Mapping[NodeName, Endpoint] = field(default_factory=dict)
+    certificate: Path | None = None
+    key: Path | None = None
+    users: tuple[WebUser, ...] = ()
+    token_file: Path | None = None
+    token_role: WebRole = WebRole.READ_ONLY
+    session_timeout_ms: int = 8 * 3_600_000
+
+    @property
+    def enabled(self) -> bool:
+        return self.listen is not None or bool(self.addresses)
+
+    @property
+    def tls(self) -> bool:
+        return self.certificate is not None and self.key is not None
+
+    def address_for(self, node: str) -> Endpoint | None:
+        """Where NODE serves the dashboard, or None."""
+        return self.addresses.get(NodeName(node), self.listen)
+
+
 @dataclass(frozen=True, slots=True)
 class ClusterConfig:
     """Everything one node needs to know about its cluster."""
@@ -361,6 +477,8 @@ class ClusterConfig:
     fencing: Fencing = field(default_factory=Fencing)
     compression: Compression = field(default_factory=Compression)
     metrics: Metrics = field(default_factory=Metrics)
+    arbiter: Arbiter | None = None
+    web: Web = field(default_factory=Web)
     autojoin: str = "none"  # none, other, any (Heartbeat)
     crm: str = "no"  # ha.cf crm: with "yes"/"respawn" Heartbeat ignored haresources
     resource_dirs: tuple[Path, ...] = (Path("/etc/ha.d/resource.d"), Path("/etc/init.d"))

@@ -35,6 +35,7 @@ from vigil.config.model import (
     Respawn,
     SourceRef,
 )
+from vigil.config.native_arbiter import read_arbiter
 from vigil.config.native_cluster import (
     read_auth,
     read_connectivity,
@@ -43,9 +44,9 @@ from vigil.config.native_cluster import (
     read_nodes,
     read_timing,
 )
+from vigil.config.native_fencing import read_fence_devices, read_fence_levels
 from vigil.config.native_fields import Reader, Table
 from vigil.config.native_resources import (
-    read_fence_devices,
     read_groups,
     read_resources,
     read_threshold,
@@ -67,6 +68,7 @@ from vigil.config.native_schema import (
     SYSLOG_FACILITIES,
     TOP_KEYS,
 )
+from vigil.config.native_web import read_web
 from vigil.config.toml_lines import locate
 
 __all__ = ["read_native"]
@@ -147,8 +149,11 @@ def _read_document(top: Table, path: Path) -> ClusterConfig | None:
     respawn = _read_respawn(top)
     apiauth = _read_apiauth(top)
     devices = read_fence_devices(top, names)
+    levels = read_fence_levels(top, names, devices)
     compression = _read_compression(top)
     metrics = read_metrics(top, names)
+    web = read_web(top, names)
+    arbiter = read_arbiter(top)
     crm, unsupported, stonith = _read_legacy(top)
     top.done()
     warn_not_installed(top, resources, cluster.resource_dirs)
@@ -174,9 +179,11 @@ def _read_document(top: Table, path: Path) -> ClusterConfig | None:
         respawn=respawn,
         apiauth=apiauth,
         watchdog=cluster.watchdog,
-        fencing=Fencing(devices, stonith),
+        fencing=Fencing(devices, stonith, levels),
         compression=compression,
         metrics=metrics,
+        arbiter=arbiter,
+        web=web,
         autojoin=cluster.autojoin,
         crm=crm,
         resource_dirs=cluster.resource_dirs,

@@ -35,6 +35,7 @@ from vigil.config.native_fields import (
     format_duration,
     parse_endpoint,
     parse_host,
+    read_listen_endpoint,
     read_name,
 )
 from vigil.config.native_schema import (
@@ -47,6 +48,7 @@ from vigil.config.native_schema import (
     KEY_KEYS,
     LINK_KEYS,
     MAX_AUTH_INDEX,
+    MAX_LINK_PORT,
     METRICS_KEYS,
     NODE_KEYS,
     PING_KEYS,
@@ -134,11 +136,17 @@ def _read_endpoint(t: Table, key: str, sub: str | int, text: object) -> Endpoint
                        '("10.0.0.2" or "10.0.0.2:6940")')
         return None
     try:
-        return parse_endpoint(text)
+        endpoint = parse_endpoint(text)
     except ValueError as e:
         t.reader.error(t.at(key, sub), f"{t.name}: {key}: {e}",
                        'write "IP", "IP:PORT" or "[IPV6]:PORT"')
         return None
+    if endpoint.port is not None and endpoint.port > MAX_LINK_PORT:
+        t.reader.error(t.at(key, sub), f"{t.name}: {key}: port {endpoint.port} leaves no port "
+                       "for control messages, which use port + 1",
+                       f"give a port from 1 to {MAX_LINK_PORT}")
+        return None
+    return endpoint
 
 
 def _read_link(t: Table, index: int, nodes: tuple[NodeName, ...]) -> Link | None:
@@ -146,7 +154,12 @@ def _read_link(t: Table, index: int, nodes: tuple[NodeName, ...]) -> Link | None
     t.name = f"[[link]] {name!r}"
     kind_word = t.string("kind", required=True, choices=[k.value for k in LinkKind],
                          hint='kind = "ucast", "bcast" or "mcast" (as the ha.cf directives)')
-    port = t.integer("port", DEFAULT_PORT, minimum=1, maximum=65535)
+    if t.data.get("port") == MAX_LINK_PORT + 1:
+        t.error("port", f"{t.name}: port = {MAX_LINK_PORT + 1} leaves no port for control "
+                "messages, which use port + 1", f"give a port from 1 to {MAX_LINK_PORT}")
+        port: int | None = DEFAULT_PORT
+    else:
+        port = t.integer("port", DEFAULT_PORT, minimum=1, maximum=MAX_LINK_PORT)
     interface = t.string("interface")
     if interface is not None and (not interface or "/" in interface or len(interface) > 15
                                   or any(c.isspace() for c in interface)):
@@ -406,17 +419,6 @@ def read_metrics(top: Table, nodes: tuple[NodeName, ...]) -> Metrics:
 
 
 def _metrics_endpoint(t: Table, key: str, sub: str | None, text: object) -> Endpoint | None:
-    at = t.at(key) if sub is None else t.at(key, sub)
-    hint = 'write "IP:PORT" or "[IPV6]:PORT", e.g. "127.0.0.1:9940" or "[::]:9940"'
-    if not isinstance(text, str):
-        t.reader.error(at, f"[metrics]: {key} must be a string", hint)
-        return None
-    try:
-        ep = parse_endpoint(text)
-    except ValueError as e:
-        t.reader.error(at, f"[metrics]: {key}: {e}", hint)
-        return None
-    if ep.port is None:
-        t.reader.error(at, f"[metrics]: {key}: {text!r} has no port", hint)
-        return None
-    return ep
+    return read_listen_endpoint(
+        t, "[metrics]", key, sub, text,
+        hint='write "IP:PORT" or "[IPV6]:PORT", e.g. "127.0.0.1:9940" or "[::]:9940"')

@@ -437,3 +437,21 @@ class Unique:
             return False
         self.lines[name] = t.line(key)
         return True
+
+
+def read_listen_endpoint(t: Table, section: str, key: str, sub: str | None, text: object,
+                         *, hint: str) -> Endpoint | None:
+    """A listening address (``IP:PORT``, the port required) of SECTION, or None, reported."""
+    at = t.at(key) if sub is None else t.at(key, sub)
+    if not isinstance(text, str):
+        t.reader.error(at, f"{section}: {key} must be a string", hint)
+        return None
+    try:
+        ep = parse_endpoint(text)
+    except ValueError as e:
+        t.reader.error(at, f"{section}: {key}: {e}", hint)
+        return None
+    if ep.port is None:
+        t.reader.error(at, f"{section}: {key}: {text!r} has no port", hint)
+        return None
+    return ep

@@ -1,4 +1,4 @@
-"""Resource tables of a native ``vigil.toml``: resources, groups, fence devices."""
+"""Resource tables of a native ``vigil.toml``: resources and groups (fencing elsewhere)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 from vigil.config.model import (
     AgentSpec,
-    FenceDevice,
     Group,
     GroupId,
     NodeName,
@@ -31,7 +30,6 @@ from vigil.config.native_schema import (
     AGENT_CLASSES,
     BUILTIN_AGENTS,
     DEFAULT_OP_TIMEOUT_MS,
-    FENCE_KEYS,
     GROUP_KEYS,
     ONE_SHOT_OPS,
     OP_KEYS,
@@ -41,7 +39,6 @@ from vigil.config.native_schema import (
 __all__ = [
     "agent_location",
     "parse_agent",
-    "read_fence_devices",
     "read_groups",
     "read_resources",
     "read_threshold",
@@ -269,41 +266,3 @@ def read_groups(top: Table, nodes: tuple[NodeName, ...],
                             NodeName(preferred) if preferred is not None else None,
                             locations, SourceRef(t.reader.file, t.line())))
     return tuple(groups)
-
-
-def read_fence_devices(top: Table, nodes: tuple[NodeName, ...]) -> tuple[FenceDevice, ...]:
-    devices: list[FenceDevice] = []
-    names = Unique("fence device name")
-    for t in top.tables("fence_device", "[[fence_device]]", FENCE_KEYS):
-        name = read_name(t, "name", "fence device name")
-        if name is not None:
-            t.name = f"[[fence_device]] {name!r}"
-        agent = t.string("agent", required=True,
-                         hint='agent = "fence_ipmilan" (a fence-agents program) or a script path')
-        if agent is not None and (any(c.isspace() for c in agent)
-                                  or ("/" in agent and not agent.startswith("/"))):
-            t.error("agent", f"{t.name}: agent {agent!r} is neither a fence agent name "
-                    "nor an absolute path", 'e.g. agent = "fence_ipmilan"')
-            agent = None
-        params = t.str_map("params")
-        targets: list[NodeName] = []
-        for i, node in enumerate(t.str_list("nodes") or ()):
-            if node not in nodes:
-                unknown_node(t, ("nodes", i), node, nodes, "nodes")
-            else:
-                targets.append(NodeName(node))
-        host_map: dict[NodeName, str] = {}
-        for node, plug in t.str_map("host_map").items():
-            if node not in nodes:
-                unknown_node(t, ("host_map", node), node, nodes, "host_map")
-            else:
-                host_map[NodeName(node)] = plug
-        timeout = t.duration("timeout", 60_000, minimum=1)
-        delay = t.duration("delay", 0)
-        random_delay = t.duration("random_delay", 0)
-        t.done()
-        if name is None or agent is None or not names.add(t, "name", name):
-            continue
-        devices.append(FenceDevice(name, agent, params, tuple(targets), host_map, timeout,
-                                   delay, random_delay, SourceRef(t.reader.file, t.line())))
-    return tuple(devices)

@@ -11,6 +11,7 @@ from pathlib import Path
 __all__ = [
     "AGENT_CLASSES",
     "APIAUTH_KEYS",
+    "ARBITER_KEYS",
     "AUTH_KEYS",
     "BUILTIN_AGENTS",
     "CLUSTER_KEYS",
@@ -22,16 +23,20 @@ __all__ = [
     "DEFAULT_DEADTIME_KEEPALIVES",
     "DEFAULT_INITDEAD_DEADTIMES",
     "DEFAULT_KEEPALIVE_MS",
+    "DEFAULT_LEASE_TTL_MS",
     "DEFAULT_OP_TIMEOUT_MS",
     "DEFAULT_PORT",
     "DEFAULT_RESOURCE_DIRS",
     "FENCE_KEYS",
+    "FENCING_KEYS",
     "GROUP_KEYS",
     "KEY_KEYS",
     "LEGACY_KEYS",
+    "LEVEL_KEYS",
     "LINK_KEYS",
     "LOGGING_KEYS",
     "MAX_AUTH_INDEX",
+    "MAX_FENCE_LEVEL",
     "METRICS_KEYS",
     "NODE_KEYS",
     "ONE_SHOT_OPS",
@@ -44,6 +49,8 @@ __all__ = [
     "SYSLOG_FACILITIES",
     "TIMING_KEYS",
     "TOP_KEYS",
+    "WEB_KEYS",
+    "WEB_USER_KEYS",
 ]
 
 #: vigil's UDP port when a [[link]] names none. Not Heartbeat's 694 (privileged,
@@ -52,6 +59,8 @@ __all__ = [
 #: so an unprivileged daemon (tests, the loopback demo) can bind it, and below
 #: Linux's ephemeral range (32768-60999) so no outgoing socket already has it.
 DEFAULT_PORT = 6940
+#: A link uses its port for heartbeats and the next one for control messages.
+MAX_LINK_PORT = 65534
 
 #: Timing defaults. Only keepalive has a fixed default; the others follow from
 #: it unless written: deadtime = 15 keepalives (a peer is declared dead only
@@ -73,6 +82,8 @@ DEFAULT_RESOURCE_DIRS = (Path("/etc/ha.d/resource.d"), Path("/etc/init.d"))
 
 #: Heartbeat keeps MAXAUTH = 16 keys, indexes 0 to 15.
 MAX_AUTH_INDEX = 15
+#: Fencing levels per node are numbered 1 to 9, as Pacemaker's fencing-topology.
+MAX_FENCE_LEVEL = 9
 
 AGENT_CLASSES = ("ocf", "lsb", "heartbeat", "systemd", "vigil")
 BUILTIN_AGENTS = ("ipaddr", "macaddr", "filesystem", "dummy")
@@ -85,8 +96,9 @@ CRM_VALUES = ("no", "yes", "off", "on", "false", "true", "n", "y", "0", "1",
               "respawn", "minimal", "manual", "ccm-only", "valgrind")
 
 TOP_KEYS = ("cluster", "timing", "node", "link", "auth", "resource_defaults", "resource",
-            "group", "quorum", "fence_device", "connectivity", "logging", "respawn",
-            "apiauth", "compression", "metrics", "legacy")
+            "group", "quorum", "fence_device", "fencing", "connectivity", "logging", "respawn",
+            "apiauth", "compression", "metrics", "web", "legacy",
+            "arbiter")
 CLUSTER_KEYS = ("name", "auto_failback", "autojoin", "watchdog", "resource_dirs")
 TIMING_KEYS = ("keepalive", "warntime", "deadtime", "initdead")
 NODE_KEYS = ("name", "votes")
@@ -99,9 +111,15 @@ RESOURCE_KEYS = ("id", "agent", "args", "params", "op", "stickiness", "migration
                  "failure_timeout", "target_role", "exclusive")
 OP_KEYS = ("name", "interval", "timeout")
 GROUP_KEYS = ("id", "resources", "preferred_node", "locations")
+ARBITER_KEYS = ("backend", "address", "endpoints", "lease_ttl")
+#: An arbitrator's lease lasts 30 s unless written: longer than the default stop
+#: timeout (20 s) plus the margin, as ``config check`` requires.
+DEFAULT_LEASE_TTL_MS = 30_000
 QUORUM_KEYS = ("expected_votes", "two_node", "wait_for_all", "no_quorum_policy")
 FENCE_KEYS = ("name", "agent", "params", "nodes", "host_map", "timeout", "delay",
               "random_delay")
+FENCING_KEYS = ("level",)
+LEVEL_KEYS = ("node", "index", "devices")
 CONNECTIVITY_KEYS = ("deadping", "multiplier", "ping")
 PING_KEYS = ("name", "addresses", "group")
 LOGGING_KEYS = ("logfile", "debugfile", "facility", "debug")
@@ -109,5 +127,8 @@ RESPAWN_KEYS = ("user", "command")
 APIAUTH_KEYS = ("client", "uid", "gid")
 COMPRESSION_KEYS = ("method", "threshold_bytes")
 METRICS_KEYS = ("listen", "addresses", "token_file")
+WEB_KEYS = ("listen", "addresses", "certificate", "key", "user", "token_file", "token_role",
+            "session_timeout")
+WEB_USER_KEYS = ("name", "role", "password_hash")
 LEGACY_KEYS = ("crm", "unsupported", "stonith")
 STONITH_KEYS = ("directive", "words")

@@ -8,7 +8,9 @@ zero time with two holders needs every group's stops, end to end, within
 ``deadtime - warntime - keepalive`` (the last keepalive may have been lost).
 A group that may take longer is reported, at its line, with the figures.
 Two-node clusters (``two_node``) and other policies keep nothing from this
-rule: they need fencing, and their own warnings say so.
+rule: they need fencing, and their own warnings say so. With fence devices
+the rule does not matter: the majority starts nothing of a lost node before
+it is fenced (powered off), however long its stops would take.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def minority_stop_budget_ms(config: ClusterConfig) -> int | None:
 def check_minority_stop_timing(config: ClusterConfig, diags: Diagnostics) -> None:
     """Warn about every group (or lone resource) whose stops may outlast the budget."""
     budget = minority_stop_budget_ms(config)
-    if budget is None or not config.resources:
+    if budget is None or not config.resources or config.fencing.enabled:
         return
     t = config.timing
     fallback = config.sources[0] if config.sources else Path("<config>")

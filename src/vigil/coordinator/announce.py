@@ -6,7 +6,10 @@ Rules of this file:
   the new view shows it active or starting: after a split brain the copy that
   stays speaks last, right after the other side's stop, and a client whose
   ARP entry still points at the loser is corrected at once. A copy that
-  stops here first is never announced.
+  stops here first is never announced. "Sent under the new view" means
+  received since the view grew: after a heal the view can be the very one
+  the members had before the partition, and a report from before the cut
+  would say the other side runs nothing.
 - Addresses are the resources whose agent announces: ``vigil:ipaddr`` and the
   Heartbeat names it answers to (``IPaddr``, ``IPaddr2``).
 - Pure: the view, this node's states and every member's report in;
@@ -37,14 +40,17 @@ class Reannouncer:
         self._addresses = tuple(r.id for r in config.resources if announces(r))
         self._pending: set[ResourceId] = set()
         self._joined: tuple[NodeName, ...] = ()
+        self._since_ms = 0  # when the view last grew: older reports do not count
 
-    def on_membership(self, old: MembershipUpdated | None, new: MembershipUpdated) -> None:
+    def on_membership(self, old: MembershipUpdated | None, new: MembershipUpdated,
+                      now_ms: int) -> None:
         if old is None or not self._addresses:
             return
         joined = tuple(sorted(new.view.nodes - old.view.nodes))
         if joined:
             self._pending = set(self._addresses)
             self._joined = joined
+            self._since_ms = now_ms
 
     def due(self, membership: MembershipUpdated | None, states: dict[ResourceId, LocalState],
             reports: Reports) -> list[Reannounce]:
@@ -56,7 +62,8 @@ class Reannouncer:
         others = []
         for node in sorted(m.view.nodes - {self.me}):
             known = reports.current(node, m.view)
-            if known is None or dict(known.body.view) != view:
+            if known is None or dict(known.body.view) != view or \
+                    known.received_ms < self._since_ms:
                 return []  # not everyone has told us what it runs since the view formed
             others.append(known.body)
         out: list[Reannounce] = []

@@ -29,17 +29,9 @@ Rules of this file:
   changes, no plan is made for ``connectivity_dampen_ms`` (4 keepalives), so
   an uplink lost by every node, whose ping nodes die a few keepalives apart,
   moves nothing instead of flapping to whichever node noticed last.
-- Fencing (``fencing_rules.py`` says how a node counts as fenced): with
-  fencing configured, a node that left the view while something may have run
-  there, or whose stop failed, is fenced (``Fence``) and nothing is planned
-  until ``FenceConfirmed``; with watchdog self-fencing only, the node counts
-  as fenced ``self_fence_wait_ms`` after the decision. Only a quorate DC
-  fences (as Pacemaker: a partition without quorum fences nobody). A failed
-  fence is logged and retried by the shell; recovery keeps waiting. A node
-  seen again in an incarnation already fenced (a newer report than the last
-  one before the fence) was not really fenced: it is fenced again. Without
-  fencing, as Heartbeat: a dead node's resources count as stopped once
-  membership declares it dead (after deadtime); the events log says so.
+- Fencing: whom to fence and when a fence counts is ``fence_decisions.py``
+  (``FenceDecisions``, one per DC); nothing is planned while a fence is
+  pending, and a confirmed fence ends what was outstanding on that node.
 """
 
 from __future__ import annotations
@@ -50,10 +42,10 @@ from dataclasses import dataclass, field
 from vigil.config import ClusterConfig, NodeName
 from vigil.coordinator.admin import AdminSettings
 from vigil.coordinator.clusterstate import KnownReport, Reports, cluster_state
-from vigil.coordinator.effects import Effect, Fence, Log
+from vigil.coordinator.effects import Effect, Log
 from vigil.coordinator.eventlog import EventKind, EventLog
 from vigil.coordinator.events import MembershipUpdated
-from vigil.coordinator.fencing_rules import FencingMode, fencing_mode, self_fence_wait_ms
+from vigil.coordinator.fence_decisions import FenceDecisions
 from vigil.coordinator.messages import ActionRequest, ActionsBody, cut
 from vigil.coordinator.splitbrain import heal_notes
 from vigil.coordinator.states import (
@@ -61,7 +53,6 @@ from vigil.coordinator.states import (
     ActionResult,
     DcInput,
     DcPhase,
-    LocalState,
     OpKind,
     next_phase,
 )
@@ -111,20 +102,8 @@ class DcRole:
         self.phase = DcPhase.NOT_DC
         self.plan: _Plan | None = None
         self.recheck_at: int | None = None
-        self.pending_fences: set[NodeName] = set()
-        self.fencing = fencing_mode(config)
-        #: Watchdog mode: node -> when it counts as self-fenced.
-        self.self_fence_at: dict[NodeName, int] = {}
-        self._fence_incarnation: dict[NodeName, int] = {}  # pending fences: of which life
-        # (node, incarnation) fenced -> the newest report seq known before the fence
-        self._fenced: dict[tuple[NodeName, int], int] = {}
-        # (node, incarnation) seen as members of a view: only those can leave one
-        self._members_seen: set[tuple[NodeName, int]] = set()
-        self._last_life: dict[NodeName, int] = {}  # the newest incarnation seen in a view
-        # node -> (incarnation, why): a life replaced by a newer incarnation while its
-        # last report showed something active (a daemon killed and started again)
-        self._lost_lives: dict[NodeName, tuple[int, str]] = {}
         self.membership: MembershipUpdated | None = None
+        self.fences = FenceDecisions(config, me, reports, self)
         self.wait_reason = ""
         self.connectivity_dampen_ms = CONNECTIVITY_DAMPEN_KEEPALIVES * config.timing.keepalive_ms
         #: No plan before this (a connectivity score changed lately); None: none pending.
@@ -135,8 +114,6 @@ class DcRole:
         self._epoch: int | None = None
         self._view: object = None
         self._outstanding: dict[tuple[int, int], _Outstanding] = {}  # (tid, action id)
-        # (node, incarnation) whose departure was dealt with: fenced, or noted without fencing
-        self._departed: set[tuple[NodeName, int]] = set()
 
     # -- phase ------------------------------------------------------------------
 
@@ -154,56 +131,50 @@ class DcRole:
     def outstanding(self) -> int:
         return len(self._outstanding)
 
+    @property
+    def pending_fences(self) -> set[NodeName]:
+        """Nodes being fenced: no plan until each is confirmed."""
+        return self.fences.pending
+
     # -- inputs -----------------------------------------------------------------
 
     def on_membership(self, old: MembershipUpdated | None, new: MembershipUpdated,
                       now_ms: int, out: list[Effect]) -> None:
         self.membership = new
-        self._members_seen.update((v.node, v.incarnation) for v in new.view.members)
-        for v in new.view.members:
-            self._last_life[v.node] = max(v.incarnation, self._last_life.get(v.node, 0))
-        self._rejoined(old, new, now_ms, out)
+        self.fences.seen_view(old, new, now_ms, out)
         elected = new.dc == self.me
         if elected and not self.active:
             self._move(DcInput.ELECTED)
-            self._note(now_ms, EventKind.ROLE, f"this node is DC of the view {new.view}", out)
+            self.note(now_ms, EventKind.ROLE, f"this node is DC of the view {new.view}", out)
         elif not elected and self.active:
             self._move(DcInput.DEPOSED)
             self.plan = None
             why = f"the DC is now {new.dc}" if new.dc is not None else \
                 "no DC until the view is stable"
-            self._note(now_ms, EventKind.ROLE, f"this node is no longer DC: {why}", out)
+            self.note(now_ms, EventKind.ROLE, f"this node is no longer DC: {why}", out)
         if (new.view, new.stable) != self._view:
             self._view = (new.view, new.stable)
             self._epoch = None
         if old is not None and (old.view, old.stable, old.quorum.quorate, old.late) != \
                 (new.view, new.stable, new.quorum.quorate, new.late):
             self.changed()
-        # A restarted node runs nothing of its old incarnation's actions.
+        # A restarted node runs nothing of its old incarnation's actions, and a
+        # node gone from the view is sent none of its old ones when it is back:
+        # its report then says what it runs, and a new plan starts from that
+        # (a start planned before a partition must not run after the heal).
         for key, o in list(self._outstanding.items()):
             inc = new.view.incarnation_of(o.node)
-            if inc is not None and inc != o.incarnation:
+            if inc != o.incarnation:
                 del self._outstanding[key]
 
     def on_report(self, node: NodeName, old: KnownReport | None, new: KnownReport,
                   now_ms: int, out: list[Effect]) -> None:
-        if self._fenced_again(node, new, now_ms, out):
+        if self.fences.before_report(node, old, new, now_ms, out):
             return
-        if old is not None and old.incarnation < new.incarnation and \
-                self.fencing is not FencingMode.NONE:
-            ran = sorted(r for r, s in old.body.resources.items() if s.is_active)
-            if ran and (node, old.incarnation) not in self._departed:
-                self._lost_lives[node] = (old.incarnation, f"{node} came back as incarnation "
-                                          f"{new.incarnation} while incarnation "
-                                          f"{old.incarnation} ran {', '.join(ran)}")
         self._confirm(node, new, now_ms, out)
         if old is not None and old.body.connectivity != new.body.connectivity:
             self.connectivity_settles_ms = now_ms + self.connectivity_dampen_ms
-        if self.fencing is not FencingMode.NONE:
-            blocked = sorted(r for r, s in new.body.resources.items() if s is LocalState.BLOCKED)
-            if blocked:
-                self._fence(node, new.incarnation,
-                            f"stop of {', '.join(blocked)} failed on {node}", now_ms, out)
+        self.fences.after_report(node, new, now_ms, out)
         if not self.active or (old is not None and old.significant() == new.significant()):
             return
         if self.phase is DcPhase.TRANSITION and self._explained(node, old, new):
@@ -212,49 +183,26 @@ class DcRole:
 
     def on_fence_confirmed(self, node: NodeName, reason: str, now_ms: int,
                            out: list[Effect]) -> None:
-        self.pending_fences.discard(node)
-        self.self_fence_at.pop(node, None)
-        life = self._fence_incarnation.pop(node, None)
-        if self.fencing is not FencingMode.WATCHDOG:
-            # The machine was power-cycled: every life seen so far is over (a node
-            # boots far slower than a confirmation travels), none is to be fenced again.
-            newest = self._last_life.get(node, 0)
-            self._departed.update((node, i) for i in range(max(1, newest - 8), newest + 1))
-        known = self.reports.get(node)
-        # A device powers the whole machine off; a watchdog resets only the life that
-        # stopped feeding: a newer incarnation (a restarted daemon) probed, its report holds.
-        if known is not None and (self.fencing is not FencingMode.WATCHDOG or life is None
-                                  or known.incarnation <= life):
-            self._fenced[(node, known.incarnation)] = known.body.seq
-            self.reports.forget(node)
+        self.fences.confirmed(node, reason, now_ms, out)
         for key in [k for k, o in self._outstanding.items() if o.node == node]:
             del self._outstanding[key]
-        self._note(now_ms, EventKind.FENCE, f"{node} fenced: {reason}; nothing runs there", out)
         self.changed()
 
     def on_fence_failed(self, node: NodeName, reason: str, now_ms: int,
                         out: list[Effect]) -> None:
         """The shell's fence of NODE failed: its resources stay where they were."""
-        self._note(now_ms, EventKind.FENCE, f"fencing of {node} failed: {reason}; its "
-                   "resources are not recovered until it is fenced (retrying; or "
-                   f"`vigil fence --confirm {node}` once it is off)", out)
+        self.fences.failed(node, reason, now_ms, out)
 
     def tick(self, now_ms: int, out: list[Effect]) -> None:
         if self.recheck_at is not None and now_ms >= self.recheck_at:
             self.recheck_at = None
             self.changed()
-        for node, at in sorted(self.self_fence_at.items()):
-            if now_ms >= at:
-                self.on_fence_confirmed(
-                    node, f"self-fenced: its watchdog has reset it by now "
-                    f"({self_fence_wait_ms(self.config)} ms since fencing was decided)",
-                    now_ms, out)
+        for node, why in self.fences.due(now_ms):
+            self.on_fence_confirmed(node, why, now_ms, out)
 
     def next_deadline(self) -> int | None:
         """The next recheck or self-fence moment, if any."""
-        due = [*self.self_fence_at.values()]
-        if self.recheck_at is not None:
-            due.append(self.recheck_at)
+        due = [t for t in (self.fences.next_deadline(), self.recheck_at) if t is not None]
         return min(due) if due else None
 
     # -- planning and dispatch ---------------------------------------------------
@@ -264,7 +212,7 @@ class DcRole:
         """Plan when settled; dispatch what became ready; finish a completed transition."""
         if not self.active:
             return
-        self._deal_with_departed(now_ms, out)
+        self.fences.deal_with_departed(now_ms, out)
         if self.phase is DcPhase.WAITING:
             why = self._unsettled(now_ms, send)
             self.wait_reason = why or ""
@@ -277,7 +225,7 @@ class DcRole:
                     send(self._body(node))
             if len(self.plan.confirmed) == len(self.plan.transition.actions):
                 self._move(DcInput.COMPLETED)
-                self._note(now_ms, EventKind.DECISION,
+                self.note(now_ms, EventKind.DECISION,
                            f"transition {self.plan.tid} complete", out)
 
     def resend(self, send: Sender) -> None:
@@ -313,8 +261,8 @@ class DcRole:
             return f"waiting for every member to agree on the view {m.view}"
         if not self._hears_majority():
             return "this node does not hear a majority"
-        if self.pending_fences:
-            return f"waiting for the fencing of {', '.join(sorted(self.pending_fences))}"
+        if self.fences.pending:
+            return f"waiting for the fencing of {', '.join(sorted(self.fences.pending))}"
         stale = [o for o in self._outstanding.values() if o.node in m.view]
         if self._epoch is None or any(o.tid >= self._tid for o in stale):
             # A new view, or actions of an abandoned transition: a new barrier id.
@@ -347,7 +295,7 @@ class DcRole:
                                   unavailable=unavailable)
             transition = schedule(state)
         except PolicyInputError as e:
-            self._note(now_ms, EventKind.DECISION, f"cannot plan: {e.message} ({e.hint})", out)
+            self.note(now_ms, EventKind.DECISION, f"cannot plan: {e.message} ({e.hint})", out)
             self._move(DcInput.NOTHING_TO_DO)
             return
         self._tid += 1
@@ -355,22 +303,22 @@ class DcRole:
         self.plan = _Plan(tid, transition)
         self.recheck_at = transition.recheck_at_ms
         for note in transition.notes:
-            self._note(now_ms, EventKind.DECISION, note, out)
+            self.note(now_ms, EventKind.DECISION, note, out)
         for note in heal_notes(state, transition):
-            self._note(now_ms, EventKind.SPLIT_BRAIN, note, out)
+            self.note(now_ms, EventKind.SPLIT_BRAIN, note, out)
         for node in sorted(unavailable):
             known = self.reports.current(node, m.view)
             what = "is stopping" if known is not None and known.body.leaving \
                 else "cannot hear a majority"
-            self._note(now_ms, EventKind.DECISION, f"{node} {what}: it takes no resources", out)
+            self.note(now_ms, EventKind.DECISION, f"{node} {what}: it takes no resources", out)
         if not transition.actions:
             self._move(DcInput.NOTHING_TO_DO)
             return
-        self._note(now_ms, EventKind.DECISION,
+        self.note(now_ms, EventKind.DECISION,
                    f"transition {tid}: {len(transition.actions)} action(s) "
                    f"in the view {m.view}", out)
         for action in transition.actions:
-            self._note(now_ms, EventKind.DECISION, action.reason, out, action)
+            self.note(now_ms, EventKind.DECISION, action.reason, out, action)
         self._move(DcInput.PLANNED)
 
     def _dispatch(self) -> list[_Outstanding]:
@@ -392,17 +340,13 @@ class DcRole:
             plan.dispatched.add(action.id)
             request = ActionRequest(action.id, _OP[action.kind], action.resource,
                                     cut(action.reason),
-                                    fenced=action.kind is ActionKind.START and self.side_fenced())
+                                    fenced=action.kind is ActionKind.START
+                                    and self.fences.side_fenced())
             o = _Outstanding(plan.tid, action.node, inc, request)
             self._outstanding[(plan.tid, action.id)] = o
             per_node[action.node] = per_node.get(action.node, 0) + 1
             fresh.append(o)
         return fresh
-
-    def side_fenced(self) -> bool:
-        """This partition fenced a node that is not back: its starts say so (issue 10)."""
-        m = self.membership
-        return m is not None and any(n not in m.view for n, _ in self._fenced)
 
     def _unfresh(self) -> list[NodeName]:
         """Members (this node too) whose report does not acknowledge the barrier yet."""
@@ -453,7 +397,7 @@ class DcRole:
             if result is ActionResult.OK:
                 plan.confirmed.add(aid)
             else:
-                self._note(now_ms, EventKind.FAILURE,
+                self.note(now_ms, EventKind.FAILURE,
                            f"{o.request.op.value} {o.request.resource} on {node} failed: "
                            "planning again", out)
                 self._move(DcInput.ACTION_FAILED)
@@ -476,101 +420,8 @@ class DcRole:
                 return False
         return True
 
-    def _deal_with_departed(self, now_ms: int, out: list[Effect]) -> None:
-        """Nodes out of the view whose last report says something may run there: fence
-        them (with fencing), or say they count as stopped (without, as Heartbeat)."""
-        m = self.membership
-        if m is None:
-            return
-        for node, (life, why) in sorted(self._lost_lives.items()):
-            if (node, life) in self._departed:
-                del self._lost_lives[node]
-            else:
-                self._fence(node, life, why, now_ms, out)
-        for node in sorted(self.reports.nodes()):
-            known = self.reports.get(node)
-            if node in m.view or known is None or (node, known.incarnation) in self._departed \
-                    or (node, known.incarnation) not in self._members_seen:
-                continue  # (a report of a new incarnation may come before its heartbeat)
-            body = known.body
-            active = sorted({*(r for r, s in body.resources.items() if s.is_active),
-                             *(r for r, k in body.busy.items() if k is not OpKind.PROBE)})
-            if not active and (body.leaving or self.fencing is not FencingMode.DEVICES):
-                continue  # nothing ran there (a node that left without goodbye is fenced)
-            why = f"{node} left the view while running {', '.join(active)}" if active \
-                else f"{node} left the view without saying goodbye"
-            if self.fencing is not FencingMode.NONE:
-                self._fence(node, known.incarnation, why, now_ms, out)
-            else:
-                self._departed.add((node, known.incarnation))
-                self._note(now_ms, EventKind.FENCE, f"{why}: counted as stopped after "
-                           "deadtime (no fencing configured: split brain possible)", out)
-        if self.fencing is FencingMode.NONE:
-            return
-        for node, life in sorted(self._last_life.items()):
-            known = self.reports.get(node)
-            if node == self.me or node in m.view or (node, life) in self._departed or \
-                    (known is not None and known.incarnation >= life):
-                continue
-            # A member whose report never came (reports are repeated only now and then):
-            # what runs there is unknown, so it is fenced like one running something.
-            self._fence(node, life, f"{node} left the view and its resources are unknown "
-                        "(no report of it)", now_ms, out)
-
-    def _fence(self, node: NodeName, incarnation: int, why: str, now_ms: int,
-               out: list[Effect]) -> None:
-        m = self.membership
-        if not self.active or (node, incarnation) in self._departed or m is None \
-                or not m.quorum.quorate or not m.stable:
-            return  # only in a stable, quorate view; asked again once it is
-        self._departed.add((node, incarnation))
-        self.pending_fences.add(node)
-        self._fence_incarnation[node] = max(incarnation, self._fence_incarnation.get(node, 0))
-        if self.fencing is FencingMode.WATCHDOG:
-            wait = self_fence_wait_ms(self.config)
-            self.self_fence_at.setdefault(node, now_ms + wait)
-            self._note(now_ms, EventKind.FENCE, f"fencing {node} by its watchdog: {why}; "
-                       f"it counts as fenced in {wait} ms", out)
-            return
-        out.append(Fence(node, why))
-        self._note(now_ms, EventKind.FENCE, f"fencing {node}: {why}", out)
-
-    def _rejoined(self, old: MembershipUpdated | None, new: MembershipUpdated, now_ms: int,
-                  out: list[Effect]) -> None:
-        """Members back in the view in the same life: a later departure is a new one. With
-        watchdog self-fencing, a pending one is called off: the node is back, feeding."""
-        before = old.view.members if old is not None else frozenset()
-        for v in new.view.members:
-            if v.node == self.me or v in before or (v.node, v.incarnation) not in self._departed:
-                continue
-            self._departed.discard((v.node, v.incarnation))
-            if self.fencing is FencingMode.WATCHDOG and \
-                    self._fence_incarnation.get(v.node) == v.incarnation:
-                self.pending_fences.discard(v.node)
-                self.self_fence_at.pop(v.node, None)
-                self._fence_incarnation.pop(v.node, None)
-                self._note(now_ms, EventKind.FENCE, f"{v.node} is back in the view: "
-                           "its self-fencing is called off", out)
-
-    def _fenced_again(self, node: NodeName, new: KnownReport, now_ms: int,
-                      out: list[Effect]) -> bool:
-        """A report of an incarnation fenced already: True when it is to be ignored."""
-        fenced_seq = self._fenced.get((node, new.incarnation))
-        if fenced_seq is None:
-            return False
-        if new.body.seq <= fenced_seq:
-            self.reports.forget(node)  # a datagram from before the fence, late
-            return True
-        del self._fenced[(node, new.incarnation)]
-        if self.fencing is FencingMode.DEVICES:
-            # Powered off, yet it speaks: the fence did not take. Fence it again.
-            self._departed.discard((node, new.incarnation))
-            self._fence(node, new.incarnation, f"{node} is seen again in incarnation "
-                        f"{new.incarnation} after it was fenced (stale incarnation)",
-                        now_ms, out)
-        return False
-
-    def _note(self, now_ms: int, kind: EventKind, text: str, out: list[Effect],
-              action: Action | None = None) -> None:
+    def note(self, now_ms: int, kind: EventKind, text: str, out: list[Effect],
+             action: Action | None = None) -> None:
+        """Log TEXT in the events (``vigil events``) and as a ``Log`` effect."""
         rid = action.resource if action is not None else None
         out.append(Log(self.log.add(now_ms, kind, cut(text), rid)))

@@ -196,7 +196,8 @@ class LocalRole:
             return False
         if self.config.quorum.no_quorum_policy is not NoQuorumPolicy.STOP:
             return False
-        heard = sum(self._votes.get(n, 0) for n in m.view.nodes - m.late)
+        # The lease holder's arbitrator vote survives the split; a member's does not.
+        heard = sum(self._votes.get(n, 0) for n in m.view.nodes - m.late) + m.quorum.arbiter_holder
         return heard < m.quorum.votes_needed
 
     def dc_usable(self) -> bool:

@@ -5,7 +5,8 @@ Rules of this file:
   and signs it; these are only the bodies, as JSON-compatible mappings.
 - The protocol is state-based over unreliable UDP: nothing is "sent once".
   A ``report`` is a node's whole state, sent at once on a change, repeated
-  every keepalive (``machine.REPORT_REFRESH``), and at once again when a
+  on the next slots and then every ``machine.REPORT_REFRESH`` keepalives,
+  and at once again when a
   repeated ``actions`` or ``admin`` shows a peer missed it; ``actions`` are
   the DC's pending actions for one node, repeated every keepalive until
   that node's report confirms them; an ``admin`` request is repeated until

@@ -80,7 +80,9 @@ def build_status(coordinator: Coordinator, now_ms: int) -> CoordinatorStatus:
     resources: list[ResourceStatus] = []
     warnings: list[str] = []
     if fencing_mode(config) is FencingMode.NONE:
-        warnings.append(SPLIT_BRAIN_WARNING)
+        warnings.append(SPLIT_BRAIN_WARNING if config.arbiter is None else
+                        f"{SPLIT_BRAIN_WARNING}: the arbitrator decides a split, but a frozen "
+                        "daemon's resources run on past its lease (docs/arbiter.md)")
         if config.quorum.no_quorum_policy is not NoQuorumPolicy.STOP:
             warnings.append(f"no_quorum_policy={config.quorum.no_quorum_policy.value} without "
                             "fencing: a node cut off keeps its resources while the others "

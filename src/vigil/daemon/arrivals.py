@@ -72,11 +72,11 @@ class Buckets(Generic[K]):
 
 
 class HeartbeatArrivals:
-    """The gap between two heartbeats of one peer on one link, as the daemon read them.
+    """The gap between two heartbeats of one peer on one link, as they arrived.
 
-    The runtime reads its sockets on a grid (twice a keepalive), so a gap is
-    measured to that resolution: a steady peer shows gaps of one keepalive,
-    give or take half of one.
+    The runtime reads its sockets on a grid, but passes each heartbeat's arrival
+    time from the kernel's stamp: a steady peer shows gaps of one keepalive,
+    give or take the network's jitter (without stamps, give or take a read period).
     """
 
     __slots__ = ("_last", "buckets")

@@ -2,7 +2,7 @@
 
 Only what must be the same on every node goes in: the cluster name, nodes and
 votes, timing, authentication methods and key numbers (never secrets), quorum, resources,
-groups, failback and stickiness, fencing devices. Per-node settings (links,
+groups, failback and stickiness, fencing devices, the arbitrator. Per-node settings (links,
 whose ``ucast`` lines differ from node to node in Heartbeat's ha.cf; logging;
 the files it came from) are left out, and so is where anything was written
 (``source`` fields): the same cluster written as ha.cf or as TOML digests the same.
@@ -33,6 +33,7 @@ SHARED_FIELDS = (
     "migration_threshold",
     "failure_timeout_ms",
     "fencing",
+    "arbiter",
 )
 
 

@@ -28,12 +28,19 @@ from typing import Any
 from vigil.config import ClusterConfig, NodeName
 from vigil.coordinator import Event, Fence, FenceConfirmed, FenceFailed
 from vigil.daemon.logsetup import LOGGER_NAME, kv
-from vigil.fencing import Fencer, FenceResult, devices_from_legacy
+from vigil.fencing import (
+    RETRY_FIRST_MS,
+    RETRY_MAX_MS,
+    Fencer,
+    FenceResult,
+    devices_from_legacy,
+    topology_of,
+)
 
 log = logging.getLogger(f"{LOGGER_NAME}.fencing")
 
-RETRY_FIRST_S = 2.0
-RETRY_MAX_S = 60.0
+RETRY_FIRST_S = RETRY_FIRST_MS / 1000
+RETRY_MAX_S = RETRY_MAX_MS / 1000
 
 Feed = Callable[[Event], None]
 
@@ -47,7 +54,8 @@ class FencingRunner:
         if fencer is None:
             # ha.cf's stonith/stonith_host lines run as the devices they map to.
             legacy, _report = devices_from_legacy(config.fencing.legacy, config.node_names)
-            fencer = Fencer((*config.fencing.devices, *legacy), me)
+            fencer = Fencer((*config.fencing.devices, *legacy), me,
+                            topology=topology_of(config.fencing))
         self.fencer = fencer
         self.feed = feed
         self.retry_first_s = retry_first_s

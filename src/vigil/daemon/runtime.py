@@ -22,6 +22,8 @@ Rules of this file:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Mapping
@@ -34,11 +36,13 @@ from vigil.daemon.clock import Alarm, Clock
 from vigil.daemon.digest import config_digest
 from vigil.daemon.effects_log import log_effect
 from vigil.daemon.logsetup import LOGGER_NAME, kv
+from vigil.daemon.neighbours import forget_failed, unicast_destinations
 from vigil.daemon.resources import KINDS as RESOURCE_KINDS
 from vigil.daemon.resources import ResourceRuntime, wire_compression
 from vigil.daemon.status_doc import build_status
 from vigil.exitcodes import VigilError
 from vigil.membership import (
+    ArbiterVoteChanged,
     Body,
     ChangeCause,
     ConfigChanged,
@@ -74,7 +78,7 @@ LEAVE_COPIES = 2
 DROP_LOG_INTERVAL_MS = 10_000
 #: In steady state the heartbeat sockets are read this many times per keepalive,
 #: on the heartbeat grid, not once per arriving datagram: see ``_read_on_grid``.
-READS_PER_KEEPALIVE = 2
+READS_PER_KEEPALIVE = 1
 #: After control traffic (sent or heard), heartbeats are read at arrival for
 #: this many keepalives: a transition's messages come a few round trips apart.
 SETTLE_KEEPALIVES = 2
@@ -114,6 +118,7 @@ class NodeRuntime:
         self._drop_logged: dict[str, tuple[int, int]] = {}  # reason -> (at_ms, count then)
         self._last_body: dict[NodeName, tuple[MessageKind, Mapping[str, object], Body]] = {}
         self._last_beat: object = None  # the body of the last heartbeat sent
+        self._background: set[asyncio.Task[None]] = set()  # see _reach_again
         #: Heartbeat gaps per peer and link, for /metrics (one bisect per heartbeat).
         self.arrivals = HeartbeatArrivals(config.timing.keepalive_ms)
         #: This node's resources (the coordinator), when the service attached them.
@@ -142,10 +147,11 @@ class NodeRuntime:
         a second, ~2 % of a core on a loaded machine for an empty loop). On a
         grid anchored at the next heartbeat, a read and a send share their
         wake-up: READS_PER_KEEPALIVE wake-ups per keepalive whatever the size.
-        The price: a heartbeat is noted up to one period after it arrived, so a
-        crash is declared up to that much later (still within deadtime +
-        keepalive), and never earlier; every alarm first reads what is waiting,
-        so silence is never judged with a heartbeat left in the socket.
+        A heartbeat read late still counts from when it arrived (the kernel's
+        stamp, ``waited_s``), so the grid costs detection nothing; every alarm
+        first reads what is waiting, so silence is never judged with a
+        heartbeat left in the socket. Without stamps a heartbeat counts from
+        its read: a crash is then declared up to one period later.
         """
         keepalive_ms = self.config.timing.keepalive_ms
         anchor_ms = self.membership.next_deadline()
@@ -172,6 +178,8 @@ class NodeRuntime:
             self._step(StopRequested(why))
             self._step(LeaveRequested(why))
         self.alarm.cancel()
+        for task in list(self._background):
+            task.cancel()
         if self.links is not None:
             self.links.close()
 
@@ -183,19 +191,27 @@ class NodeRuntime:
         self._step(_TICK)
         self._update_hurry()
 
-    def _on_datagram(self, data: bytes, link: str, source: tuple[str, int]) -> None:
-        """Every datagram from every link: accepted into the core, or counted. Never raises."""
+    def _on_datagram(self, data: bytes, link: str, source: tuple[str, int],
+                     waited_s: float = 0.0) -> None:
+        """Every datagram from every link: accepted into the core, or counted. Never raises.
+
+        WAITED_S: how long it sat in the socket buffer (the kernel's stamp). It is
+        trusted up to two keepalives, the most a grid read can leave it waiting:
+        the stamp is wall-clock time, and a clock step must not age a heartbeat.
+        """
+        now = self.clock.now_ms()  # one clock read per datagram, for both uses
+        arrived = now - min(round(waited_s * 1000), 2 * self.config.timing.keepalive_ms)
         try:
-            event = self._event_for(data, link, source)
+            event = self._event_for(data, link, source, arrived)
         except Exception:  # a bug below must cost one datagram, not the daemon
             self._count_drop("internal_error", f"{source[0]}:{source[1]}", link, "see traceback")
             log.exception(kv("datagram handling failed", link=link, source=source[0]))
             return
         if event is not None:
-            self._step(event)
+            self._step(event, now)
 
-    def _event_for(self, data: bytes, link: str,
-                   source: tuple[str, int]) -> HeartbeatReceived | LeaveReceived | None:
+    def _event_for(self, data: bytes, link: str, source: tuple[str, int],
+                   arrived_ms: int) -> HeartbeatReceived | LeaveReceived | None:
         result = self.receiver.receive(data, link)
         where = f"{source[0]}:{source[1]}"
         if isinstance(result, Dropped):
@@ -219,8 +235,9 @@ class NodeRuntime:
             self._count_drop("bad_body", where, link, f"{kind.value} from {env.sender}: {body}")
             return None
         if isinstance(body, HeartbeatBody):
-            self.arrivals.observe(env.sender, link, self.clock.now_ms())  # /metrics
-            return HeartbeatReceived(env.sender, env.incarnation, env.seq, link, body)
+            self.arrivals.observe(env.sender, link, arrived_ms)  # /metrics
+            return HeartbeatReceived(env.sender, env.incarnation, env.seq, link, body,
+                                     arrived_ms)
         return LeaveReceived(env.sender, env.incarnation, link, body)
 
     def _parse(self, sender: NodeName, kind: MessageKind,
@@ -246,8 +263,9 @@ class NodeRuntime:
 
     # -- the core -----------------------------------------------------------
 
-    def _step(self, event: Event) -> None:
-        now = self.clock.now_ms()
+    def _step(self, event: Event, now: int | None = None) -> None:
+        if now is None:
+            now = self.clock.now_ms()
         try:
             effects = self.membership.step(event, now)
         except Exception:
@@ -256,9 +274,16 @@ class NodeRuntime:
             log.exception(kv("membership step failed", event=type(event).__name__))
             return
         self.steps += 1
-        self._apply(effects, now)
-        if self.resources is not None:
+        changed = self._apply(effects, now)
+        # A heartbeat that changed no peer, view, quorum or DC leaves the
+        # coordinator's picture as it was: at 16 nodes, building that picture
+        # again for each of the 150 heartbeats a second was a tenth of the work.
+        if self.resources is not None and (changed or not isinstance(event, HeartbeatReceived)):
             self.resources.on_membership(self.membership)
+
+    def arbiter_vote(self, event: ArbiterVoteChanged) -> None:
+        """What the lease service said (``daemon/arbiter_runner.py``), into membership."""
+        self._step(event)
 
     def send_message(self, kind: str, body: Mapping[str, object], urgent: bool = True) -> None:
         """Sign and send one message of KIND (the coordinator's) on every link.
@@ -274,7 +299,8 @@ class NodeRuntime:
             return
         self.links.send(data, urgent=urgent)
 
-    def _apply(self, effects: list[Effect], now_ms: int) -> None:
+    def _apply(self, effects: list[Effect], now_ms: int) -> bool:
+        """Carry out EFFECTS; True if one said a peer, link, view, quorum or DC changed."""
         changed = False  # a peer, link, view or quorum change: the hurry may change
         for effect in effects:
             if isinstance(effect, Send):
@@ -288,10 +314,44 @@ class NodeRuntime:
             else:
                 if isinstance(effect, PeerStateChanged):
                     self.last_change[effect.node] = (effect.cause, now_ms)
+                    if effect.new is PeerState.UP and \
+                            effect.old in (PeerState.DEAD, PeerState.UNKNOWN):
+                        self._reach_again(effect.node)
                 changed = True
                 log_effect(log, effect, self.membership, now_ms)
         if changed:
             self._update_hurry()
+        return changed
+
+    def _reach_again(self, node: NodeName) -> None:
+        """NODE is heard again: make sure our heartbeats reach it at once too.
+
+        On a unicast link the kernel may hold them for a failed ARP/NDP entry
+        (``daemon/neighbours.py``): drop that entry, then send the last
+        heartbeat again (a new sequence number) on the link, read at arrival.
+        """
+        if self.links is None:
+            return
+        for link in self.config.links:
+            addresses = unicast_destinations(link, node)
+            if addresses:
+                task = asyncio.get_running_loop().create_task(
+                    self._resend_after_flush(link.name, addresses))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    async def _resend_after_flush(self, link: str, addresses: tuple[str, ...]) -> None:
+        await forget_failed(addresses)
+        beat = self._last_beat
+        if self.links is None or not isinstance(beat, HeartbeatBody) or self.membership.stopped:
+            return
+        try:
+            data = self.sequencer.encode(MessageKind.HEARTBEAT.value, beat.to_body())
+        except EncodeError as e:
+            log.error(kv("heartbeat not sent", error=e))
+            return
+        with contextlib.suppress(KeyError):  # a reload may have removed the link
+            self.links.send_to(link, data, urgent=True)
 
     def _send(self, effect: Send) -> None:
         if self.links is None:

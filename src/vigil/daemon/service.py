@@ -36,6 +36,7 @@ from typing import Any
 from vigil import __version__
 from vigil.config import ClusterConfig, ConfigError, load
 from vigil.daemon.apiauth import ApiAccess
+from vigil.daemon.arbiter_runner import ArbiterRunner
 from vigil.daemon.clock import Clock
 from vigil.daemon.connectivity import ConnectivityMonitor
 from vigil.daemon.control import CommandError, ControlServer
@@ -139,7 +140,7 @@ class Service:
         #: Fencing and the watchdog (daemon/safety.py): ``vigil fence``, status sections.
         self.safety = Safety(self.config, self.node, clock, runtime, self.resources)
         # Imported here: vigil.web reads vigil.daemon modules (no import cycle at start-up).
-        from vigil.web import MetricsCollector, serve_metrics
+        from vigil.web import MetricsCollector, serve_dashboard, serve_metrics
         #: /metrics (docs/metrics.md): read at scrape time, served as [metrics] says.
         self.metrics = MetricsCollector(
             self._status, runtime.arrivals, events=lambda: self.resources.events_counted,
@@ -147,6 +148,7 @@ class Service:
         self.resources.executor.subscribe(lambda op: self.metrics.operation_finished(
             op.agent, op.action, op.interval_ms, op.duration_ms))
         metrics_server = None
+        dashboard = None  # [web] (docs/web.md): the control handlers over HTTP
         respawner = Respawner(self.config.respawn)  # an unknown user stops us here
         self.respawner = respawner
         #: This node's connectivity (ping nodes, score): ``snapshot()``, ``subscribe()``.
@@ -163,6 +165,13 @@ class Service:
         }, access=self._api_access())
         await runtime.start()
         self.resources.start()  # probes only: a start needs the DC, after the watchdog
+        #: The arbitrator's runner (daemon/arbiter_runner.py), with an [arbiter].
+        self.arbiter: ArbiterRunner | None = None
+        if self.config.arbiter is not None:
+            self.arbiter = ArbiterRunner(
+                self.config, runtime.me, clock, membership=lambda: runtime.membership,
+                feed=runtime.arbiter_vote, incarnation=self.incarnation)
+            self.arbiter.start()
         self.connectivity.subscribe(lambda snap: self.resources.on_connectivity(snap.score))
         try:
             self.safety.start()  # arms the watchdog; a missing device stops us here
@@ -170,10 +179,14 @@ class Service:
             await respawner.start()
             metrics_server = await serve_metrics(self.config, self.node, self.metrics)
             await control.start()
+            dashboard = await serve_dashboard(self.config, self.node, control.handlers)
         except BaseException:
+            if self.arbiter is not None:
+                await self.arbiter.stop(release=False)
             await self.safety.close(clean=True)
             if metrics_server is not None:
                 await metrics_server.close()
+            await control.close()
             await respawner.stop()
             self.connectivity.stop()
             await runtime.stop(leave=True, why="control socket failed")
@@ -201,12 +214,18 @@ class Service:
             # As Heartbeat: resources handed over first, then clients, then the
             # cluster communication.
             why = f"stopped by {self._stop_reason or 'an error'}"
-            await self.resources.shutdown(why, shutdown_timeout_s(self.config))
+            handed_over = await self.resources.shutdown(why, shutdown_timeout_s(self.config))
+            if self.arbiter is not None:
+                # Nothing runs here any more: the lease may go to the peer at once.
+                # Otherwise it lapses after its TTL, with this node's vote deadline.
+                await self.arbiter.stop(release=handed_over)
             await respawner.stop()
             self.connectivity.stop()
             await runtime.stop(leave=True, why=why)
             await self.resources.close()
             await self.safety.close(clean=True)  # the watchdog's magic close
+            if dashboard is not None:
+                await dashboard.close()
             await control.close()
             if metrics_server is not None:
                 await metrics_server.close()
@@ -254,6 +273,7 @@ class Service:
             entry["connectivity"] = scores.get(entry["name"])
         doc.update(self.resources.status())
         doc.update(self.safety.status_doc())
+        doc["arbiter"] = self.arbiter.status_doc() if self.arbiter is not None else None
         return doc
 
     def _admin_handler(self, cmd: str) -> Callable[[Mapping[str, Any]], Awaitable[object]]:

@@ -19,7 +19,7 @@ from vigil.fencing.results import (
     FenceResult,
     PowerState,
 )
-from vigil.fencing.run import FenceRun, Step
+from vigil.fencing.run import RETRY_FIRST_MS, RETRY_MAX_MS, FenceRun, Step, retry_wait_ms
 from vigil.fencing.topology import (
     Level,
     Topology,
@@ -29,9 +29,12 @@ from vigil.fencing.topology import (
     delay_for,
     levels_for,
     plug_for,
+    topology_of,
 )
 
 __all__ = [
+    "RETRY_FIRST_MS",
+    "RETRY_MAX_MS",
     "DeviceOutcome",
     "DeviceResult",
     "FenceAction",
@@ -54,4 +57,6 @@ __all__ = [
     "levels_for",
     "map_stonith",
     "plug_for",
+    "retry_wait_ms",
+    "topology_of",
 ]

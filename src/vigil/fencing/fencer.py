@@ -32,6 +32,7 @@ from vigil.fencing.topology import (
     parse_list_output,
     plug_for,
     static_targets,
+    topology_of,
 )
 
 log = logging.getLogger("vigil.fencing")
@@ -74,9 +75,10 @@ class Fencer:
     @classmethod
     def from_config(cls, config: ClusterConfig, me: NodeName, *,
                     runner: StdinRunner = run_program, rng: DelayDraw | None = None) -> Fencer:
-        """The fencer for node ME of CONFIG: its ``[[fence_device]]`` entries, one
-        level per device in configuration order (the configuration has no levels yet)."""
-        return cls(config.fencing.devices, me, runner=runner, rng=rng)
+        """The fencer for node ME of CONFIG: its ``[[fence_device]]`` entries and its
+        ``[[fencing.level]]`` topology (nodes without levels: one level per device)."""
+        return cls(config.fencing.devices, me, topology=topology_of(config.fencing),
+                   runner=runner, rng=rng)
 
     @property
     def configured(self) -> bool:
@@ -117,7 +119,7 @@ class Fencer:
             delay = 0
             if step.device not in delayed:
                 delayed.add(step.device)
-                delay = delay_for(device, self._rng)
+                delay = delay_for(device, self._rng, node)
                 if delay:
                     log.info("fence delay node=%s device=%s delay_ms=%d", node, device.name,
                              delay)

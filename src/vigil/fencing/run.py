@@ -20,6 +20,17 @@ from vigil.config import NodeName
 from vigil.fencing.results import DeviceResult, FenceAction
 from vigil.fencing.topology import Level
 
+#: After a failed fence the shell tries again, waiting this long first, then twice as
+#: long each time up to RETRY_MAX_MS (Pacemaker keeps retrying and recovers nothing
+#: meanwhile). The daemon (``FencingRunner``) and the simulator share these.
+RETRY_FIRST_MS = 2_000
+RETRY_MAX_MS = 60_000
+
+
+def retry_wait_ms(failures: int) -> int:
+    """How long to wait before the next try after FAILURES failed fences in a row (>= 1)."""
+    return min(RETRY_FIRST_MS << min(max(failures - 1, 0), 16), RETRY_MAX_MS)
+
 
 @dataclass(frozen=True, slots=True)
 class Step:

@@ -5,7 +5,9 @@ Rules of this file (Pacemaker's fencing topology, as its fenced does it):
 - A level of several devices succeeds only when every device in it does; the
   first device that fails ends that level and the next level is tried.
 - Without an explicit topology every device that can fence the node is one
-  level, in configuration order.
+  level, in configuration order. An explicit one (``[[fencing.level]]``) keeps
+  the configuration's index numbers, so "level 2" in a log is the level
+  written with ``index = 2``.
 - Whom a device can fence: its ``nodes`` and ``host_map`` when either is given
   (Pacemaker's ``static-list``); otherwise what its ``list`` action reports
   (``dynamic-list``); when that is unknown or the agent has no ``list``, every
@@ -21,11 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from vigil.config import FenceDevice, NodeName
+from vigil.config import FenceDevice, Fencing, NodeName
 from vigil.fencing.results import FenceAction
-
-#: Explicit levels: per node, levels in order, each a list of device names.
-Topology = Mapping[NodeName, Sequence[Sequence[str]]]
 
 
 class TopologyError(ValueError):
@@ -48,6 +47,20 @@ class Level:
 
     index: int
     devices: tuple[str, ...]
+
+
+#: Explicit levels: per node, levels in order, each a ``Level`` (its index kept) or a
+#: list of device names (numbered by position from 1).
+Topology = Mapping[NodeName, Sequence[Level | Sequence[str]]]
+
+
+def topology_of(fencing: Fencing) -> Topology | None:
+    """The configuration's ``[[fencing.level]]`` entries as a topology (None: none)."""
+    if not fencing.levels:
+        return None
+    nodes = dict.fromkeys(lv.node for lv in fencing.levels)
+    return {node: tuple(Level(lv.index, lv.devices) for lv in fencing.levels_of(node))
+            for node in nodes}
 
 
 def plug_for(device: FenceDevice, node: NodeName) -> str:
@@ -88,13 +101,14 @@ def levels_for(node: NodeName, devices: Sequence[FenceDevice], me: NodeName, *,
     known = {d.name for d in devices}
     if topology is not None and node in topology:
         levels = []
-        for i, names in enumerate(topology[node], start=1):
-            missing = [n for n in names if n not in known]
+        for i, entry in enumerate(topology[node], start=1):
+            level = entry if isinstance(entry, Level) else Level(i, tuple(entry))
+            missing = [n for n in level.devices if n not in known]
             if missing:
-                raise TopologyError(f"level {i} for {node} names unknown fence device(s) "
-                                    f"{', '.join(missing)}")
-            if names:
-                levels.append(Level(i, tuple(names)))
+                raise TopologyError(f"level {level.index} for {node} names unknown fence "
+                                    f"device(s) {', '.join(missing)}")
+            if level.devices:
+                levels.append(level)
         return tuple(levels)
     lists = listed or {}
     capable = [d.name for d in devices if can_fence(d, node, me, lists.get(d.name))]
@@ -125,14 +139,16 @@ def agent_options(device: FenceDevice, action: FenceAction, plug: str | None) ->
     return ("\n".join(lines) + "\n").encode()
 
 
-def delay_for(device: FenceDevice, rng: DelayDraw) -> int:
-    """How long to wait before DEVICE fences: its delay plus a random part.
+def delay_for(device: FenceDevice, rng: DelayDraw, node: NodeName | None = None) -> int:
+    """How long to wait before DEVICE fences NODE: its delay (for NODE, when given per
+    target) plus a random part.
 
-    As Pacemaker's ``pcmk_delay_base`` + ``pcmk_delay_max``: in a two-node
-    split both sides fence at once, and the side whose device waits longer loses.
+    As Pacemaker's ``pcmk_delay_base`` (which also takes ``node1:5s;node2:0s``)
+    + ``pcmk_delay_max``: in a two-node split both sides fence at once, and the
+    side whose device waits longer loses.
     """
     extra = rng.randint(0, device.random_delay_ms) if device.random_delay_ms > 0 else 0
-    return device.delay_ms + extra
+    return device.delay_for_node(node) + extra
 
 
 def parse_list_output(output: str) -> frozenset[str]:

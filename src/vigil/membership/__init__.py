@@ -20,6 +20,7 @@ from vigil.membership.effects import (
     ViewChanged,
 )
 from vigil.membership.events import (
+    ArbiterVoteChanged,
     ConfigChanged,
     Event,
     HeartbeatReceived,
@@ -43,6 +44,7 @@ from vigil.membership.status import LinkStatus, MembershipSnapshot, NodeStatus
 from vigil.membership.view import View, ViewMember
 
 __all__ = [
+    "ArbiterVoteChanged",
     "Body",
     "ChangeCause",
     "ConfigChanged",

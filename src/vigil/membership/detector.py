@@ -111,7 +111,11 @@ class PeerDetector:
         our_digest: str,
         out: list[Effect],
     ) -> None:
-        """A heartbeat of INCARNATION with SEQ arrived on LINK."""
+        """A heartbeat of INCARNATION with SEQ arrived on LINK at NOW_MS.
+
+        NOW_MS may be a little before the last one heard on another link (a
+        heartbeat that waited in its socket): silence counts from the latest.
+        """
         old_incarnation = self.incarnation
         admission = self._admit(incarnation, "heartbeat", out)
         if admission is _Admission.DROPPED:
@@ -124,7 +128,7 @@ class PeerDetector:
             out.append(LogLateHeartbeat(self.node, link, interval,
                                         f"Late heartbeat: Node {self.node}: interval "
                                         f"{interval} ms"))
-        self.last_heard_ms = now_ms
+        self.last_heard_ms = now_ms if previous is None else max(previous, now_ms)
         self._due_known = False
         self._link_heard(self.links[link], now_ms, out)
         if seq > self.report_seq:
@@ -244,8 +248,9 @@ class PeerDetector:
         return _Admission.KNOWN
 
     def _link_heard(self, record: LinkRecord, now_ms: int, out: list[Effect]) -> None:
-        gap = None if record.last_heard_ms is None else now_ms - record.last_heard_ms
-        record.last_heard_ms = now_ms
+        last = record.last_heard_ms
+        gap = None if last is None else now_ms - last
+        record.last_heard_ms = now_ms if last is None else max(last, now_ms)
         if record.state is not PeerState.UP:
             why = (f"heard on link {record.name}" if gap is None
                    else f"heard again on link {record.name} after {gap} ms of silence")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from vigil.config import ClusterConfig, NodeName
 from vigil.membership.messages import HeartbeatBody, LeaveBody
+from vigil.quorum import ArbiterVote
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,13 +22,18 @@ class Started:
 
 @dataclass(frozen=True, slots=True)
 class HeartbeatReceived:
-    """An authentic heartbeat from SENDER arrived on LINK (a ``Link.name``)."""
+    """An authentic heartbeat from SENDER arrived on LINK (a ``Link.name``).
+
+    ARRIVED_MS: when it arrived, if the shell knows (a socket read on a grid
+    hands it up later); never after the step's ``now_ms``. None: at ``now_ms``.
+    """
 
     sender: NodeName
     incarnation: int
     seq: int
     link: str
     body: HeartbeatBody
+    arrived_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,15 @@ class ConfigChanged:
     config_digest: str
 
 
+@dataclass(frozen=True, slots=True)
+class ArbiterVoteChanged:
+    """What the arbitrator last said about this node's partition (None: no vote at all).
+
+    It counts towards quorum as ``ArbiterVote.counts`` says, until its deadline."""
+
+    vote: ArbiterVote | None
+
+
 Event = (
     Started
     | HeartbeatReceived
@@ -75,4 +90,5 @@ Event = (
     | StopRequested
     | LeaveRequested
     | ConfigChanged
+    | ArbiterVoteChanged
 )

@@ -7,7 +7,9 @@ files it names; nothing here reads a clock or touches a socket):
 - ``Started`` must come first. After ``LeaveRequested`` the node is silent and
   every later step returns nothing.
 - Peers and links: ``detector.py``. Views, agreement and the DC: ``view.py``.
-  Quorum: ``vigil.quorum``.
+  Quorum: ``vigil.quorum``; the arbitrator's vote comes in as
+  ``ArbiterVoteChanged`` and counts as ``ArbiterVote.counts`` says: the timer
+  also wakes the node at its deadline, when quorum is evaluated again.
 - A view is not stable while some peer is still unknown (never heard, initdead
   not yet passed): as Heartbeat waits initdead at boot for the other nodes
   before taking over, nothing is decided before every peer is heard or given up.
@@ -41,6 +43,7 @@ from vigil.membership.effects import (
     ViewChanged,
 )
 from vigil.membership.events import (
+    ArbiterVoteChanged,
     ConfigChanged,
     Event,
     HeartbeatReceived,
@@ -54,7 +57,7 @@ from vigil.membership.messages import HeartbeatBody, LeaveBody, MessageKind
 from vigil.membership.states import DropCause, PeerState, in_view
 from vigil.membership.status import LinkStatus, MembershipSnapshot, NodeStatus
 from vigil.membership.view import View, ViewMember, disagreeing, first_in_order
-from vigil.quorum import QuorumRules, QuorumStatus, evaluate
+from vigil.quorum import ArbiterVote, QuorumRules, QuorumStatus, evaluate
 
 
 class MembershipConfigError(ValueError):
@@ -106,6 +109,8 @@ class Membership:
         self._dc: NodeName | None = None
         self._seen_all = False
         self._quorum: QuorumStatus | None = None
+        self._arbiter: ArbiterVote | None = None
+        self._recheck_quorum = False  # the arbitrator's vote changed or reached its deadline
         self._timer_at: int | None = None
         # The earliest peer deadline as of the last step (None: look at every peer).
         # Hearing a peer only moves its deadline later, so this may be early, never late.
@@ -130,6 +135,9 @@ class Membership:
             return out
         handler = _HANDLERS[type(event)]
         trigger = handler(self, event, now_ms, out)
+        if self._quorum is not None and self._quorum.arbiter_vote and \
+                not self._arbiter_counts(self.view, now_ms):
+            self._recheck_quorum = True  # the vote's deadline passed
         if isinstance(event, LeaveRequested):
             return out  # it just left: no heartbeat, no timer
         touched = self._touched(event)
@@ -169,7 +177,8 @@ class Membership:
                       out: list[Effect]) -> str | None:
         peer = self._peer_for(event.sender, event.link, "heartbeat", out)
         if peer is not None:
-            peer.heard(event.incarnation, event.seq, event.link, event.body, now_ms=now_ms,
+            at = now_ms if event.arrived_ms is None else min(event.arrived_ms, now_ms)
+            peer.heard(event.incarnation, event.seq, event.link, event.body, now_ms=at,
                        timing=self._config.timing, our_digest=self._digest, out=out)
         return None
 
@@ -193,6 +202,18 @@ class Membership:
         out.append(Send(MessageKind.LEAVE, LeaveBody(event.why),
                         f"leaving the cluster ({event.why}) so peers need not wait for deadtime"))
         return None
+
+    def _on_arbiter(self, event: ArbiterVoteChanged, now_ms: int,
+                    out: list[Effect]) -> str | None:
+        old = self._arbiter
+        self._arbiter = event.vote
+        if old != event.vote:
+            self._recheck_quorum = True  # by _refresh, announced only if it changed
+        return None
+
+    def _arbiter_counts(self, view: View, now_ms: int) -> bool:
+        vote = self._arbiter
+        return vote is not None and vote.counts(view.nodes, now_ms)
 
     def _on_config(self, event: ConfigChanged, now_ms: int, out: list[Effect]) -> str | None:
         self._reconfigure(event, now_ms)
@@ -229,7 +250,16 @@ class Membership:
     def quorum(self) -> QuorumStatus:
         if self._quorum is not None:
             return self._quorum
-        return evaluate(self._rules, self.view.nodes, seen_all=self._seen_all)
+        view = self.view
+        counts = self._now is not None and self._arbiter_counts(view, self._now)
+        return evaluate(self._rules, view.nodes, seen_all=self._seen_all, arbiter_vote=counts,
+                        arbiter_holder=counts and self._arbiter is not None
+                        and self._arbiter.holder)
+
+    @property
+    def arbiter_vote(self) -> ArbiterVote | None:
+        """What the arbitrator last said (``ArbiterVoteChanged``), counted or not."""
+        return self._arbiter
 
     @property
     def leaving(self) -> bool:
@@ -311,7 +341,7 @@ class Membership:
         refresh clears it on the peers it looks at.
         Returns why to send a heartbeat at once (the view changed), or None.
         """
-        changed = self._quorum is None
+        changed = self._quorum is None or self._recheck_quorum
         for peer in self._peers.values() if touched is None else touched:
             if peer.changed:
                 peer.changed = False
@@ -326,12 +356,12 @@ class Membership:
         differ = disagreeing(view, reports)
         stable = not in_doubt and not differ
         if view == old_view and stable == old_stable:
-            if self._quorum is None:
+            if self._quorum is None or self._recheck_quorum:
                 self._refresh_quorum(out)
             return None
         self._view, self._stable = view, stable
         out.append(ViewChanged(view, stable, self._view_reason(old_view, view, in_doubt, differ)))
-        if view != old_view or self._quorum is None:
+        if view != old_view or self._quorum is None or self._recheck_quorum:
             self._refresh_quorum(out)
         self._refresh_dc(view, stable, out)
         if view == old_view:
@@ -361,16 +391,21 @@ class Membership:
         return "; ".join(parts)
 
     def _refresh_quorum(self, out: list[Effect]) -> None:
+        self._recheck_quorum = False
         view = self.view
         if not self._seen_all and self._rules.all_present(view.nodes):
             self._seen_all = True
-        status = evaluate(self._rules, view.nodes, seen_all=self._seen_all)
+        counts = self._now is not None and self._arbiter_counts(view, self._now)
+        status = evaluate(self._rules, view.nodes, seen_all=self._seen_all,
+                          arbiter_vote=counts, arbiter_holder=counts
+                          and self._arbiter is not None and self._arbiter.holder)
         old = self._quorum
         self._quorum = status
         if old is None or (old.quorate, old.votes_present, old.votes_needed,
-                           old.waiting_for_all) != (status.quorate, status.votes_present,
-                                                    status.votes_needed,
-                                                    status.waiting_for_all):
+                           old.waiting_for_all, old.arbiter_vote, old.arbiter_holder) != (
+                               status.quorate, status.votes_present, status.votes_needed,
+                               status.waiting_for_all, status.arbiter_vote,
+                               status.arbiter_holder):
             out.append(QuorumChanged(status, status.reason))
 
     def _refresh_dc(self, view: View, stable: bool, out: list[Effect]) -> None:
@@ -405,8 +440,10 @@ class Membership:
     def _arm_timer(self, now_ms: int, out: list[Effect],
                    touched: tuple[PeerDetector, ...] | None = None) -> None:
         timing = self._config.timing
+        vote_due = self._vote_due()
         if (touched is not None and self._peer_due is not None
-                and self._timer_at == self._next_send_ms):
+                and self._timer_at == self._next_send_ms
+                and (vote_due is None or vote_due >= self._next_send_ms)):
             # The timer waits for the next heartbeat: no peer deadline came
             # before it, and only TOUCHED peers moved. If theirs are still no
             # earlier than that and than ``_peer_due``, neither changes (the
@@ -438,14 +475,26 @@ class Membership:
                     what = "deadtime"
                 due = (peer, f"{what} on link {record.name}")
         self._peer_due = peer_due if peer_due is not None else now_ms + timing.deadtime_ms
+        vote_first = vote_due is not None and vote_due < at
+        if vote_due is not None and vote_due < at:
+            at = vote_due
         if at == self._timer_at:
             return
         self._timer_at = at
-        if due is None:
+        if vote_first:
+            reason = "the arbitrator's vote reaches its deadline unless renewed"
+        elif due is None:
             reason = f"next heartbeat (keepalive {timing.keepalive_ms} ms)"
         else:
             reason = f"{due[0].node} reaches {due[1]} unless heard"
         out.append(SetTimer(at, reason))
+
+    def _vote_due(self) -> int | None:
+        """The deadline of a vote counted now, when quorum must be evaluated again."""
+        quorum, vote = self._quorum, self._arbiter
+        if quorum is None or not quorum.arbiter_vote or vote is None:
+            return None
+        return vote.until_ms
 
     def _reconfigure(self, event: ConfigChanged, now_ms: int) -> None:
         config = event.config
@@ -479,4 +528,5 @@ _HANDLERS: dict[type, _Handler] = {
     StopRequested: Membership._on_stop,
     LeaveRequested: Membership._on_leave_requested,
     ConfigChanged: Membership._on_config,
+    ArbiterVoteChanged: Membership._on_arbiter,
 }

@@ -28,7 +28,9 @@ Rules of this file:
   by batch, so the grid bounds the wake-up rate, never the throughput; every
   read is a bounded batch so one busy link cannot starve the loop.
 - Every datagram, however odd, goes to ``on_datagram``; what it means is the
-  wire layer's question.
+  wire layer's question. With it goes how long it waited in the socket
+  buffer, from the kernel's arrival stamp (SO_TIMESTAMPNS): a heartbeat read
+  on the grid still counts from when it arrived.
 """
 
 from __future__ import annotations
@@ -36,19 +38,25 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import socket
+import struct
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from vigil.config import ClusterConfig, Link, NodeName
 from vigil.net.addresses import SockAddr, format_addr
-from vigil.net.sockets import LinkSocket, control_link, open_link_socket
+from vigil.net.sockets import SO_TIMESTAMPNS, LinkSocket, control_link, open_link_socket
 
 log = logging.getLogger("vigil.net")
 
-#: ``on_datagram(data, link_name, (source_host, source_port))``.
-DatagramHandler = Callable[[bytes, str, tuple[str, int]], None]
+#: ``on_datagram(data, link_name, (source_host, source_port), waited_s)``: WAITED_S is
+#: how long the datagram sat in the socket buffer before this read (0.0 if unknown).
+DatagramHandler = Callable[[bytes, str, tuple[str, int], float], None]
 
 _RECV_SIZE = 65_536
+_TIMESPEC = struct.Struct("@qq")  # struct timespec: seconds, nanoseconds
+_ANC_SIZE = socket.CMSG_SPACE(_TIMESPEC.size)
 _BATCH = 64  # datagrams read per wake-up, per link
 _LOG_EVERY = 1000  # repeated errors: log the first, then one in this many
 
@@ -300,9 +308,10 @@ class Links:
 
     def _read(self, entry: _Link, opened: LinkSocket) -> bool:
         """Read one batch from OPENED, a socket of ENTRY; True when more may be waiting."""
+        wall = time.time()  # the kernel's stamps are CLOCK_REALTIME
         for _ in range(_BATCH):
             try:
-                data, addr = opened.sock.recvfrom(_RECV_SIZE)
+                data, anc, _flags, addr = opened.sock.recvmsg(_RECV_SIZE, _ANC_SIZE)
             except (BlockingIOError, InterruptedError):
                 return False
             except OSError as exc:
@@ -311,8 +320,14 @@ class Links:
                 self._note_error(entry, "receive", exc.strerror or str(exc), None)
                 continue
             entry.received += 1
+            waited = 0.0
+            for level, kind, stamp in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and \
+                        len(stamp) >= _TIMESPEC.size:
+                    sec, nsec = _TIMESPEC.unpack_from(stamp)
+                    waited = max(0.0, wall - (sec + nsec * 1e-9))
             try:
-                self._on_datagram(data, entry.link.name, (str(addr[0]), int(addr[1])))
+                self._on_datagram(data, entry.link.name, (str(addr[0]), int(addr[1])), waited)
             except Exception:
                 entry.handler_errors += 1
                 if entry.handler_errors % _LOG_EVERY == 1:

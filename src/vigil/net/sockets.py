@@ -18,6 +18,7 @@ instead of splitting the traffic.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import socket
 import struct
@@ -69,10 +70,19 @@ def control_link(link: Link) -> Link:
         addresses={node: shifted(ep) for node, ep in link.addresses.items()})
 
 
+#: Linux's SO_TIMESTAMPNS (asm-generic/socket.h; Python 3.11 does not name it):
+#: the kernel stamps each datagram with its arrival time (CLOCK_REALTIME).
+SO_TIMESTAMPNS = 35
+
+
 def _new_socket(family: socket.AddressFamily, link: Link, *, reuse: bool) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
         sock.setblocking(False)
+        # Heartbeats read on a grid keep the moment they arrived: a peer's
+        # silence is measured from its last heartbeat, not from our read.
+        with contextlib.suppress(OSError):  # no stamps: the read time stands in
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         if reuse:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if link.interface:

@@ -14,6 +14,11 @@ Rules of this file:
   configuration says so explicitly.
 - Only configured nodes vote; a present name the configuration does not know
   counts for nothing.
+- An arbitrator (``[arbiter]``) is a quorum device as corosync-qdevice: one
+  more expected vote, given to one partition at a time; whether this node's
+  partition has it comes in as ``arbiter_vote`` (``vigil.quorum.arbiter``).
+  It stands in for two_node: with an arbitrator, two_node is not applied,
+  the side of a two-node split that holds the lease is quorate, the other not.
 - ``no_quorum_policy`` is carried along for the resource layer; this file does
   not act on it.
 """
@@ -35,6 +40,8 @@ class QuorumRules:
     two_node: bool = False
     wait_for_all: bool = False
     no_quorum_policy: NoQuorumPolicy = NoQuorumPolicy.STOP
+    #: Votes of the quorum device (the arbitrator): 0 or 1; included in expected_votes.
+    arbiter_votes: int = 0
 
     def __post_init__(self) -> None:
         if any(v < 0 for v in self.votes.values()):
@@ -47,12 +54,14 @@ class QuorumRules:
         votes = {node.name: node.votes for node in config.nodes}
         q = config.quorum
         expected = q.expected_votes if q.expected_votes is not None else sum(votes.values())
+        arbiter = 1 if config.arbiter is not None else 0
         return cls(
             votes=votes,
-            expected_votes=max(expected, 1),
-            two_node=q.two_node,
+            expected_votes=max(expected, 1) + arbiter,
+            two_node=q.two_node and not arbiter,
             wait_for_all=q.wait_for_all,
             no_quorum_policy=q.no_quorum_policy,
+            arbiter_votes=arbiter,
         )
 
     @property
@@ -82,19 +91,33 @@ class QuorumStatus:
     waiting_for_all: bool
     no_quorum_policy: NoQuorumPolicy
     reason: str
+    #: The arbitrator's vote is among ``votes_present``.
+    arbiter_vote: bool = False
+    #: ... because this node holds the lease (it keeps the vote through a split; a
+    #: member of its partition only while its view is the partition registered).
+    arbiter_holder: bool = False
 
 
 def evaluate(
-    rules: QuorumRules, present: Collection[NodeName], *, seen_all: bool
+    rules: QuorumRules, present: Collection[NodeName], *, seen_all: bool,
+    arbiter_vote: bool = False, arbiter_holder: bool = False,
 ) -> QuorumStatus:
     """Quorum of the partition made of PRESENT.
 
     ``seen_all``: every configured node has been present together at least once
     since this node started (the caller remembers it; see ``QuorumRules.all_present``).
+    ``arbiter_vote``: the arbitrator votes for this partition now (ignored
+    without an arbitrator in RULES); ``arbiter_holder``: because this node
+    holds the lease.
     """
-    votes_present = sum(rules.votes.get(name, 0) for name in set(present))
+    counted = arbiter_vote and rules.arbiter_votes > 0
+    votes_present = sum(rules.votes.get(name, 0) for name in set(present)) + \
+        (rules.arbiter_votes if counted else 0)
     needed = rules.votes_needed
     figures = f"{votes_present} of {rules.expected_votes} votes present, {needed} needed"
+    if rules.arbiter_votes:
+        figures += (", the arbitrator's among them" if counted
+                    else ", the arbitrator's not")
     waiting = rules.wait_for_all and not seen_all
     if waiting:
         quorate = False
@@ -104,7 +127,8 @@ def evaluate(
         )
     else:
         quorate = votes_present >= needed
-        rule = "two-node cluster" if rules.two_node_active else "simple majority"
+        rule = "two-node cluster" if rules.two_node_active else \
+            "simple majority with the arbitrator" if rules.arbiter_votes else "simple majority"
         reason = f"quorate: {figures} ({rule})" if quorate else f"no quorum: {figures} ({rule})"
     if not quorate:
         reason += f"; no-quorum-policy={rules.no_quorum_policy.value}"
@@ -116,4 +140,6 @@ def evaluate(
         waiting_for_all=waiting,
         no_quorum_policy=rules.no_quorum_policy,
         reason=reason,
+        arbiter_vote=counted,
+        arbiter_holder=counted and arbiter_holder,
     )

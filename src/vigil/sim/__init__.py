@@ -18,6 +18,7 @@ from vigil.sim.checks import (
     default_checkers,
 )
 from vigil.sim.cluster import ClusterSimulation, liveness_bound_ms
+from vigil.sim.fence_runs import AgentRun, FenceAgentBehaviour, FenceRecord
 from vigil.sim.network import CALM, Delay, LinkConditions
 from vigil.sim.rehearsal import ChaosRun, Rehearsal, chaos, rehearse
 from vigil.sim.report import chaos_json, chaos_text, rehearsal_json, rehearsal_text
@@ -30,6 +31,7 @@ from vigil.sim.timeline import Fault, TimelineEntry, describe, render
 __all__ = [
     "CALM",
     "AgentBehaviour",
+    "AgentRun",
     "ChaosRun",
     "Checker",
     "ClusterSimulation",
@@ -38,6 +40,8 @@ __all__ = [
     "ExclusiveActive",
     "FakeExecutor",
     "Fault",
+    "FenceAgentBehaviour",
+    "FenceRecord",
     "InvariantViolation",
     "LinkConditions",
     "Rehearsal",

@@ -7,11 +7,35 @@ Rules of this file:
   by ``heal``). ``heal`` begins the liveness phase: no cuts, calm links, every
   node running; from there the cluster must converge within
   ``convergence_bound_ms``.
+- A cluster with fence devices also draws slow and failing fence agents
+  (``fence``): for a window, one device takes up to twice deadtime per run, or
+  fails its first one or two runs, or fails every run; it behaves again by
+  ``end_ms``. A fence that failed meanwhile is retried with the daemon's
+  back-off (2 s, 4 s, 8 s ...), so the liveness phase counts from the later of
+  the heal and the moment the fence agents are quiet (``fence_quiet_ms``).
+  Clusters without devices draw exactly what they drew before.
+- A cluster with an arbitrator (``[arbiter]``) also draws windows in which a
+  node is cut off it (``arbiter``); without one, the draws are as before.
+- With ``agents=True`` the resource agents misbehave too (``agent``): for a
+  window one resource's agent on one node is slow (starts up to deadtime,
+  stops up to a quarter of it: a stop slower than the quorum rules allow is
+  what the configuration check refuses, not a fault), or its starts fail, or
+  its service dies behind the cluster's back (the next monitor finds it).
+  Failing stops are not drawn yet: two cases are known not to recover. With
+  a watchdog alone, a node whose stop failed keeps quorum and keeps feeding
+  its watchdog, so nothing resets it (SBD's answer is a poison pill); and a
+  DC whose own stop failed asks a device that cannot fence the node running
+  it (Pacemaker has another node's fencer do it). Both leave the resource
+  blocked, never active twice; tests/sim/test_resource_failures.py covers a
+  failed stop on a node the DC can fence.
 """
 
 from __future__ import annotations
 
 from vigil.config import NodeName
+from vigil.sim.agents import AgentBehaviour
+from vigil.sim.cluster import ClusterSimulation
+from vigil.sim.fence_runs import FenceAgentBehaviour
 from vigil.sim.network import Delay, LinkConditions
 from vigil.sim.simulation import Simulation
 
@@ -29,7 +53,8 @@ def convergence_bound_ms(keepalive_ms: int, max_delay_ms: int) -> int:
     return keepalive_ms + 2 * max_delay_ms
 
 
-def schedule_chaos(sim: Simulation, start_ms: int, end_ms: int, faults: int = 8) -> list[str]:
+def schedule_chaos(sim: Simulation, start_ms: int, end_ms: int, faults: int = 8, *,
+                   agents: bool = False) -> list[str]:
     """Schedule FAULTS random faults inside [START_MS, END_MS); return them in words."""
     rng = sim.rng
     names: list[NodeName] = list(sim.config.node_names)
@@ -46,8 +71,19 @@ def schedule_chaos(sim: Simulation, start_ms: int, end_ms: int, faults: int = 8)
         # The process must be up on both sides of a crash or pause window.
         return all(b + 1 < x or y + 1 < a for x, y in busy[node])
 
+    kinds = ["partition", "partition", "cut", "crash", "stop", "pause", "link"]
+    fence_devices = [d.name for d in sim.fencing.runs.devices] \
+        if isinstance(sim, ClusterSimulation) else []
+    if fence_devices:
+        kinds.append("fence")
+    arbiter = sim.arbiter if isinstance(sim, ClusterSimulation) else None
+    if arbiter is not None:
+        kinds.append("arbiter")
+    resources = [r.id for r in sim.config.resources]
+    if agents and resources and isinstance(sim, ClusterSimulation):
+        kinds.append("agent")
     for _ in range(faults):
-        kind = rng.choice(["partition", "partition", "cut", "crash", "stop", "pause", "link"])
+        kind = rng.choice(kinds)
         if kind == "partition" and len(names) > 1:
             shuffled = rng.sample(names, len(names))
             split = rng.randint(1, len(names) - 1)
@@ -86,7 +122,43 @@ def schedule_chaos(sim: Simulation, start_ms: int, end_ms: int, faults: int = 8)
             at = rng.randrange(start_ms, end_ms)
             sim.set_conditions(conditions, at, links=[link])
             plan.append(f"link {link} {conditions} from {at} ms")
+        elif kind == "arbiter" and arbiter is not None:
+            node = rng.choice(names)
+            a, b = window(3 * deadtime)
+            arbiter.isolate(node, a, b)
+            plan.append(f"{node} cut off the arbitrator {a}..{b} ms")
+        elif kind == "fence" and isinstance(sim, ClusterSimulation):
+            device = rng.choice(fence_devices)
+            a, b = window(3 * deadtime)
+            how = rng.choice(["slow", "fail_first", "always"])
+            behaviour = (FenceAgentBehaviour(op_ms=rng.randint(1, 2 * deadtime))
+                         if how == "slow" else
+                         FenceAgentBehaviour(fail_first=rng.randint(1, 2))
+                         if how == "fail_first" else FenceAgentBehaviour(always_fails=True))
+            sim.fencing.set_device(device, behaviour, a)
+            sim.fencing.set_device(device, None, b)
+            plan.append(f"fence device {device} {behaviour.describe()} {a}..{b} ms")
+        elif kind == "agent" and isinstance(sim, ClusterSimulation):
+            node, rid = rng.choice(names), rng.choice(resources)
+            a, b = window(3 * deadtime)
+            how = rng.choice(["slow", "fail_start", "killed"])
+            if how == "killed":
+                sim.kill_resource(node, rid, a)
+                plan.append(f"{rid} dies on {node} at {a} ms")
+                continue
+            agent = (AgentBehaviour(start_ms=rng.randint(1, deadtime),
+                                    stop_ms=rng.randint(1, deadtime // 4))
+                     if how == "slow" else AgentBehaviour(fail_start=True))
+            sim.set_agent((node, rid), agent, a)
+            sim.set_agent((node, rid), None, b)
+            plan.append(f"agent of {rid} on {node} {how.replace('_', ' ')} {a}..{b} ms")
     return plan
+
+
+def fence_quiet_ms(sim: Simulation) -> int:
+    """When the last fence agent run scheduled so far ends, or the last fence retry is due
+    (0: none ever ran): after it, devices that behave again fence at the first try."""
+    return sim.fencing.runs.busy_until_ms if isinstance(sim, ClusterSimulation) else 0
 
 
 def heal(sim: Simulation, at: int, calm: LinkConditions) -> None:

@@ -15,6 +15,8 @@ Rules of this file:
   (``ShutdownRequested`` … ``ReadyToLeave``), then leaves.
 - Resource checkers (``vigil.sim.resource_checks``) see every change of the
   services; a violation stops the run with the seed.
+- A configuration with an ``[arbiter]`` gets a simulated one
+  (``vigil.sim.arbiter``): each node asks it for the lease as the daemon does.
 - ``Fence`` effects go to simulated fence devices, and nodes of a
   configuration with a watchdog feed a simulated one (``vigil.sim.fencing``):
   a fenced or reset machine goes down, then boots again.
@@ -27,7 +29,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-from vigil.config import ClusterConfig, NodeName, ResourceId
+from vigil.config import (
+    LEASE_MARGIN_MS,
+    ClusterConfig,
+    NodeName,
+    ResourceId,
+    longest_exclusive_stop,
+)
 from vigil.coordinator import (
     ActionsBody,
     ActionsReceived,
@@ -37,6 +45,7 @@ from vigil.coordinator import (
     AdminRequestBody,
     AdminRequested,
     AdminSettings,
+    Body,
     ClusterEvent,
     Coordinator,
     EventsAnswered,
@@ -47,6 +56,7 @@ from vigil.coordinator import (
     Fence,
     Log,
     MembershipUpdated,
+    MessageKind,
     ReadyToLeave,
     Reannounce,
     ReportBody,
@@ -71,6 +81,7 @@ from vigil.sim.agents import (
     FakeExecutor,
     ResourceChecker,
 )
+from vigil.sim.arbiter import SimArbiter
 from vigil.sim.checks import InvariantViolation
 from vigil.sim.fencing import BOOT_MS, FENCE_OP_MS, SimFencing
 from vigil.sim.resource_checks import ExclusiveActive, ServiceHistory, unsettled
@@ -87,6 +98,8 @@ class _Coord:
     buffer: list[CEvent] = field(default_factory=list)
     last_membership: MembershipUpdated | None = None
     leaving_why: str | None = None
+    #: Per message kind, the last body sent and what its trip through JSON gave back.
+    last_bodies: dict[MessageKind, tuple[Body, Body]] = field(default_factory=dict)
 
 
 class ClusterSimulation(Simulation):
@@ -126,6 +139,8 @@ class ClusterSimulation(Simulation):
         self._api = 0
         #: Simulated fence devices and watchdogs (``vigil.sim.fencing``).
         self.fencing = SimFencing(self, fence_op_ms, boot_ms)
+        #: The simulated arbitrator, when the configuration has one (``vigil.sim.arbiter``).
+        self.arbiter = SimArbiter(self, config) if config.arbiter is not None else None
         super().__init__(config, seed, **options)  # type: ignore[arg-type]
 
     # -- what a test reads -------------------------------------------------------
@@ -235,6 +250,8 @@ class ClusterSimulation(Simulation):
         self.fencing.booted(name)
         self._coord_step(node, Started())
         super()._boot(node, how)
+        if self.arbiter is not None:
+            self.arbiter.booted(name)
 
     def _crash(self, node: _Node) -> None:
         super()._crash(node)
@@ -260,6 +277,11 @@ class ClusterSimulation(Simulation):
             c.executor.daemon_gone()
         self.fencing.stopped_cleanly(node.name)
         super()._stop(node, why)
+
+    def _leave_if_still(self, node: _Node, c: _Coord) -> None:
+        """The leave of the life whose coordinator is C (not of one booted since)."""
+        if self.coordinators.get(node.name) is c:
+            self._leave(node)
 
     def _resume(self, node: _Node) -> None:
         super()._resume(node)
@@ -323,7 +345,9 @@ class ClusterSimulation(Simulation):
                                                          c.timer_gen))
             elif isinstance(effect, ReadyToLeave):
                 self.log.append((now, node.name, effect))
-                self._at(now, partial(self._leave, node))
+                # As the daemon: resources handed over, then the lease, then the leave.
+                wait = self.arbiter.hand_over(node.name) if self.arbiter is not None else 0
+                self._at(now + wait, partial(self._leave_if_still, node, c))
             elif isinstance(effect, Fence):
                 self.log.append((now, node.name, effect))
                 self.fencing.fence(node.name, effect)
@@ -338,13 +362,20 @@ class ClusterSimulation(Simulation):
         self._coord_step(node, Ticked())
 
     def _coord_send(self, node: _Node, c: _Coord, send: Send) -> None:
-        # What the wire carries: the body through JSON and back, checked.
-        raw = json.loads(json.dumps(send.body.to_body()))
-        body = parse_body(send.kind, raw)
-        if body != send.body:
-            raise InvariantViolation(
-                f"{node.name}: {send.kind.value} body does not survive to_body/from_body: "
-                f"{send.body!r} came back as {body!r}")
+        # What the wire carries: the body through JSON and back, checked. A repeat of
+        # the last body of its kind (reports and actions are resent every keepalive)
+        # reuses that trip's result, as the trip is deterministic.
+        last = c.last_bodies.get(send.kind)
+        if last is not None and last[0] == send.body:
+            body = last[1]
+        else:
+            raw = json.loads(json.dumps(send.body.to_body()))
+            body = parse_body(send.kind, raw)
+            if body != send.body:
+                raise InvariantViolation(
+                    f"{node.name}: {send.kind.value} body does not survive to_body/from_body: "
+                    f"{send.body!r} came back as {body!r}")
+            c.last_bodies[send.kind] = (send.body, body)
         sender, incarnation = node.name, c.core.incarnation
         make: Callable[[], CEvent]
         if isinstance(body, ReportBody):
@@ -395,7 +426,9 @@ def liveness_bound_ms(config: ClusterConfig, agents: AgentBehaviour, max_delay_m
     - one more recovery: a daemon killed during an operation and started
       again may probe while the operation still runs and believe the old
       answer; its monitor finds the truth within one interval (plus the
-      monitor's time), and the resource is restarted (a stop and a start).
+      monitor's time), and the resource is restarted (a stop and a start);
+    - with an arbitrator, a lease whose holder crashed lapses first: its
+      TTL, then up to one renew period until the survivor asks.
     """
     ka = config.timing.keepalive_ms
     d = max_delay_ms
@@ -407,7 +440,11 @@ def liveness_bound_ms(config: ClusterConfig, agents: AgentBehaviour, max_delay_m
     in_flight = max(agents.start_ms, agents.stop_ms, agents.probe_ms)
     plan = longest_group * (agents.stop_ms + 2 * d) + longest_group * (agents.start_ms + 2 * d)
     recovery = monitor + agents.monitor_ms + agents.stop_ms + agents.start_ms + 4 * d
-    return agree + probe + in_flight + plan + recovery
+    lapse = 0
+    if config.arbiter is not None:
+        ttl = config.arbiter.lease_ttl_ms
+        lapse = ttl + max(1, (ttl - longest_exclusive_stop(config)[0] - LEASE_MARGIN_MS) // 3)
+    return agree + probe + in_flight + plan + recovery + lapse
 
 
 __all__ = ["ClusterSimulation", "liveness_bound_ms"]

@@ -1,15 +1,14 @@
 """Simulated fence devices and watchdogs: what powers a simulated node off, and when.
 
 Rules of this file:
-- Fakes, as the agents are (``vigil.sim.agents``): a fence device is the
-  configuration's ``FenceDevice`` with its real delay (``delay_for``: static
-  plus random, drawn from the run's seed) and a fixed operation time. When the
-  fencing daemon is still alive and not frozen at the end, the target machine
-  goes down (every service with it), then boots again after ``boot_ms`` for a
-  ``reboot``; the fencing coordinator is told ``FenceConfirmed``. A fencer
-  that was itself powered off, crashed or restarted meanwhile fences nobody:
-  that is how the two-node fence race has one winner. A frozen fencer's run
-  waits for its resume (its delay is an ``asyncio.sleep`` in the daemon).
+- Fakes, as the agents are (``vigil.sim.agents``). Fence devices run through
+  the real levels with their real delays, slow or failing as a test says
+  (``vigil.sim.fence_runs``); a fence that takes powers the target machine off
+  (every service with it), and it boots again after ``boot_ms``; the fencing
+  coordinator is told ``FenceConfirmed``, or ``FenceFailed`` and the run is
+  tried again after the daemon's back-off. A fencer that was itself powered
+  off, crashed or restarted meanwhile fences nobody: that is how the two-node
+  fence race has one winner. A frozen fencer's run waits for its resume.
 - A watchdog per node when the configuration has one: armed at boot, fed
   every keepalive from the node's "main loop" as ``WatchdogGuard`` decides
   (the same rule the daemon uses), disarmed by a clean stop. Its timer runs
@@ -23,15 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from vigil.config import FenceDevice, NodeName
-from vigil.coordinator import (
-    Fence,
-    FenceConfirmed,
-    FenceFailed,
-    WatchdogGuard,
-    watchdog_timeout_ms,
-)
-from vigil.fencing import can_fence, delay_for
+from vigil.config import NodeName
+from vigil.coordinator import Fence, WatchdogGuard, watchdog_timeout_ms
+from vigil.sim.fence_runs import FenceAgentBehaviour, FenceRecord, FenceRuns
 
 if TYPE_CHECKING:
     from vigil.sim.cluster import ClusterSimulation
@@ -40,18 +33,6 @@ if TYPE_CHECKING:
 FENCE_OP_MS = 200
 #: How long a simulated machine takes from reset (or power cycle) to a running daemon.
 BOOT_MS = 3_000
-
-
-@dataclass(frozen=True, slots=True)
-class FenceRecord:
-    """One simulated fence: who fenced whom, with which device, when it took."""
-
-    asked_ms: int
-    fencer: NodeName
-    target: NodeName
-    device: str
-    delay_ms: int
-    done_ms: int | None  # None: the fencer died before it finished
 
 
 @dataclass(slots=True)
@@ -71,56 +52,32 @@ class SimFencing:
     sim: ClusterSimulation
     fence_op_ms: int = FENCE_OP_MS
     boot_ms: int = BOOT_MS
-    records: list[FenceRecord] = field(default_factory=list)
     #: (at, node, why) of every watchdog reset.
     resets: list[tuple[int, NodeName, str]] = field(default_factory=list)
     _dogs: dict[NodeName, _Dog] = field(default_factory=dict)
     _lives: dict[NodeName, int] = field(default_factory=dict)
     #: Nodes running since a power cycle booted them (a scheduled restart finds them up).
     rebooted: set[NodeName] = field(default_factory=set)
+    runs: FenceRuns = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.runs = FenceRuns(self.sim, self.fence_op_ms, self.power_cycle,
+                              lambda node: self._lives.get(node, 0))
+
+    @property
+    def records(self) -> list[FenceRecord]:
+        """Every fence run (one walk through the levels), in the order they ended."""
+        return self.runs.records
 
     # -- fencing ------------------------------------------------------------------
 
     def fence(self, fencer: NodeName, effect: Fence) -> None:
         """FENCER's coordinator asked to fence ``effect.node``."""
-        sim = self.sim
-        target = effect.node
-        device = self._device_for(fencer, target)
-        asked = sim.now_ms
-        if device is None:
-            sim.call_at(asked, lambda: self._tell(fencer, FenceFailed(
-                target, f"no fence device can fence {target}")))
-            return
-        delay = delay_for(device, sim.rng)
-        life = self._lives.get(fencer, 0)
-        sim.call_at(asked + delay + self.fence_op_ms,
-                    lambda: self._finish(fencer, life, target, device=device.name,
-                                         asked=asked, delay=delay))
+        self.runs.fence(fencer, effect.node)
 
-    def _device_for(self, fencer: NodeName, target: NodeName) -> FenceDevice | None:
-        for device in self.sim.config.fencing.devices:
-            if can_fence(device, target, fencer):
-                return device
-        return None
-
-    def _finish(self, fencer: NodeName, life: int, target: NodeName, *, device: str,
-                asked: int, delay: int) -> None:
-        sim = self.sim
-        if self._lives.get(fencer, 0) != life or not sim.is_running(fencer):
-            self.records.append(FenceRecord(asked, fencer, target, device, delay, None))
-            return  # the fencer went down first: it lost the race
-        if sim.is_paused(fencer):
-            sim.call_at(sim.now_ms + 10,
-                        lambda: self._finish(fencer, life, target, device=device,
-                                             asked=asked, delay=delay))
-            return
-        self.records.append(FenceRecord(asked, fencer, target, device, delay, sim.now_ms))
-        self.power_cycle(target, f"fenced by {fencer} with {device}")
-        self._tell(fencer, FenceConfirmed(target, f"{device} rebooted {target} "
-                                          f"(simulated, delay {delay} ms)"))
-
-    def _tell(self, node: NodeName, event: FenceConfirmed | FenceFailed) -> None:
-        self.sim.coordinator_event(node, event)
+    def set_device(self, device: str, behaviour: FenceAgentBehaviour | None, at: int) -> None:
+        """From AT, fence device DEVICE's agent behaves so (None: as default again)."""
+        self.sim.call_at(at, lambda: self.runs.set_behaviour(device, behaviour))
 
     def power_cycle(self, node: NodeName, why: str) -> None:
         """NODE's machine goes down now and boots again after ``boot_ms``."""
@@ -203,4 +160,4 @@ class SimFencing:
         self.sim.call_at(at, expire)
 
 
-__all__ = ["BOOT_MS", "FENCE_OP_MS", "FenceRecord", "SimFencing"]
+__all__ = ["BOOT_MS", "FENCE_OP_MS", "FenceAgentBehaviour", "FenceRecord", "SimFencing"]

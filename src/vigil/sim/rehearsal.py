@@ -10,7 +10,10 @@ Rules of this file:
   so a hung node without fencing shows its split brain instead of stopping.
 - ``chaos`` is the opposite: random crash/stop/partition schedules, one seed
   each, with the safety checker that stops at the first violation and the
-  liveness check after the heal; every failure comes with its seed.
+  liveness check after the heal; every failure comes with its seed. A
+  configuration with fence devices gets the fencing chaos of the test suite
+  (``vigil.sim.chaos.schedule_chaos``: also frozen daemons, one-way cuts,
+  lossy links, slow and failing fence agents), which fencing makes safe.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigil.config import ClusterConfig, NodeName, ResourceId
-from vigil.coordinator import AdminAnswered, AdminCommand, CommandKind, Fence, Log
+from vigil.coordinator import AdminAnswered, AdminCommand, CommandKind, Log
 from vigil.membership import (
     CoordinatorChanged,
     LinkStateChanged,
@@ -30,11 +33,14 @@ from vigil.membership import (
 )
 from vigil.sim.agents import DEFAULT_BEHAVIOUR, ResourceChecker
 from vigil.sim.cluster import ClusterSimulation, liveness_bound_ms
+from vigil.sim.fence_runs import FenceAgentBehaviour
+from vigil.sim.fencing import BOOT_MS, FENCE_OP_MS
 from vigil.sim.network import Delay, LinkConditions
 from vigil.sim.resource_checks import ExclusiveActive
 from vigil.sim.scenario import (
     Crash,
     FailResource,
+    FenceFault,
     Freeze,
     Heal,
     Online,
@@ -182,6 +188,11 @@ def _apply(sim: ClusterSimulation, action: object, at: int, end: int) -> None:
             for node in (only,) if only is not None else sim.active(rid):
                 sim.kill_resource(node, rid, sim.now_ms)
         sim.call_at(at, fail)
+    elif isinstance(action, FenceFault):
+        sim.fencing.set_device(action.device, FenceAgentBehaviour(
+            op_ms=action.op_ms, always_fails=action.fails), at)
+        if action.until_ms is not None:
+            sim.fencing.set_device(action.device, None, action.until_ms)
     elif isinstance(action, Standby | Online):
         kind = CommandKind.STANDBY if isinstance(action, Standby) else CommandKind.ONLINE
         command = AdminCommand(kind, action.node)
@@ -218,11 +229,17 @@ def _lines(sim: ClusterSimulation, config: ClusterConfig) -> list[Line]:
                 else "quorum" if isinstance(item, QuorumChanged) else None)
         if kind is not None:
             out.append(Line(entry.at_ms, entry.node, kind, describe(item)))
+    # Each fence agent run when it ended (the DC's decision and its confirmation are
+    # in its events log): what a slow or failing device did to the recovery.
+    for record in sim.fencing.records:
+        for a in record.attempts:
+            out.append(Line(a.ended_ms, record.fencer, "fence",
+                            f"fence agent {a.device}: {a.action.value} of {record.target} "
+                            f"{a.outcome.value.replace('_', ' ')} after "
+                            f"{a.ended_ms - a.started_ms} ms"))
     for at, node, effect in sim.log:
         if isinstance(effect, Log):
             out.append(Line(at, node, effect.entry.kind.value, effect.entry.text))
-        elif isinstance(effect, Fence):
-            out.append(Line(at, node, "fence", f"fence {effect.node}: {effect.reason}"))
         elif isinstance(effect, AdminAnswered):
             verdict = "accepted" if effect.accepted else "refused"
             out.append(Line(at, node, "admin", f"command {verdict}: {effect.reason}"))
@@ -252,25 +269,37 @@ class ChaosRun:
 def chaos(config: ClusterConfig, runs: int, first_seed: int = 1,
           progress: Callable[[ChaosRun], None] | None = None) -> list[ChaosRun]:
     """RUNS random schedules (seeds FIRST_SEED, FIRST_SEED + 1, ...) of crashes, clean stops
-    and partitions, then a heal; each must keep exclusive resources single and settle."""
-    from vigil.sim.chaos import heal
+    and partitions (and, with fence devices, the rest of the fencing chaos), then a heal;
+    each must keep exclusive resources single and settle."""
+    from vigil.sim.chaos import fence_quiet_ms, heal, schedule_chaos
 
     t = config.timing
     start = t.initdead_ms + 2 * t.deadtime_ms
     heal_at = start + 8 * t.deadtime_ms
-    bound = liveness_bound_ms(config, DEFAULT_BEHAVIOUR, 5)
+    settle = t.deadtime_ms + liveness_bound_ms(config, DEFAULT_BEHAVIOUR, 5)
+    fenced = config.fencing.enabled
+    if fenced:
+        # a fence under way ends, the machine boots and waits initdead to join
+        longest = max([d.random_delay_ms + max([d.delay_ms, *d.delay_by_node.values()])
+                       for d in config.fencing.devices] + [0])
+        settle += FENCE_OP_MS + longest + BOOT_MS + t.initdead_ms
     results: list[ChaosRun] = []
     for seed in range(first_seed, first_seed + runs):
         sim = ClusterSimulation(config, seed, links=LAN, echo=None, checkers=[],
                                 resource_checkers=[ExclusiveActive(config)])
-        plan = _schedule(sim, start, heal_at)
+        plan = schedule_chaos(sim, start, heal_at, faults=6) if fenced \
+            else _schedule(sim, start, heal_at)
         heal(sim, heal_at, LAN)
         problem: str | None = None
         try:
-            sim.run_until(heal_at + t.deadtime_ms + bound)
+            end = heal_at + settle
+            sim.run_until(end)
+            while fence_quiet_ms(sim) + settle > end:  # a fence retry was still due
+                end = fence_quiet_ms(sim) + settle
+                sim.run_until(end)
             left = sim.unsettled()
             if left:
-                problem = (f"not settled {t.deadtime_ms + bound} ms after the heal: "
+                problem = (f"not settled {end - heal_at} ms after the heal: "
                            + "; ".join(left))
         except SimulationError as e:
             problem = str(e).splitlines()[0] + f" at {e.at_ms} ms"

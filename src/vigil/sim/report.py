@@ -62,7 +62,8 @@ def rehearsal_text(r: Rehearsal, config_name: str, scenario_name: str,
     if r.violations:
         out.append(f"INVARIANTS VIOLATED ({len(r.violations)}):")
         out += [f"  {v}" for v in r.violations]
-        out.append(f"  replay: vigil simulate CONFIG --scenario FILE --seed {r.seed}")
+        scenario = f" --scenario {scenario_name}" if scenario_name != "(no scenario)" else ""
+        out.append(f"  replay: vigil simulate {config_name}{scenario} --seed {r.seed}")
     else:
         out.append("Invariants held: no exclusive resource was ever active on two nodes.")
     return "\n".join(out) + "\n"
@@ -95,8 +96,9 @@ def rehearsal_json(r: Rehearsal, config_name: str, scenario_name: str) -> str:
 
 def chaos_text(runs: Sequence[ChaosRun], config_name: str) -> str:
     failed = [r for r in runs if r.problem is not None]
-    out = [f"Chaos on {config_name}: {len(runs)} random schedules of crashes, clean stops "
-           f"and partitions (seeds {runs[0].seed}..{runs[-1].seed})" if runs else
+    out = [f"Chaos on {config_name}: {len(runs)} random fault schedule"
+           f"{'s' if len(runs) != 1 else ''}, each healed "
+           f"(seeds {runs[0].seed}..{runs[-1].seed})" if runs else
            f"Chaos on {config_name}: no runs"]
     for r in failed:
         out += [f"SEED={r.seed}: {r.problem}", "  faults: " + "; ".join(r.faults),

@@ -16,7 +16,7 @@ Rules of this file:
 
   Grammar: ``VERB ARGS [on WHAT] at TIME [until TIME]``; TIME is ``500ms``,
   ``5s``, ``1.5s`` or ``2m`` of simulated time from the start of the cluster.
-- Names (nodes, resources, links) are checked against the configuration by
+- Names (nodes, resources, links, fence devices) are checked against the configuration by
   ``check``, so a typo is refused before anything runs.
 """
 
@@ -34,6 +34,7 @@ __all__ = [
     "VERBS",
     "Crash",
     "FailResource",
+    "FenceFault",
     "Freeze",
     "Heal",
     "Online",
@@ -102,6 +103,17 @@ class FailResource:
 
 
 @dataclass(frozen=True, slots=True)
+class FenceFault:
+    """Fence device ``device``'s agent fails every run (``fails``), or each run takes
+    ``op_ms``, until ``until_ms`` (None: to the end)."""
+
+    device: str
+    fails: bool
+    op_ms: int | None
+    until_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Standby:
     """``vigil standby NODE``."""
 
@@ -115,7 +127,8 @@ class Online:
     node: NodeName
 
 
-Action = Crash | Stop | Start | Freeze | Partition | Heal | FailResource | Standby | Online
+Action = (Crash | Stop | Start | Freeze | Partition | Heal | FailResource | FenceFault
+          | Standby | Online)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +164,8 @@ VERBS = {
     "partition": "partition [node1] [node2,node3] [on LINK,...] at T [until T2]",
     "isolate": "isolate NODE [on LINK,...] at T [until T2] (its cable pulled)",
     "heal": "heal at T",
-    "fail": "fail monitor of RESOURCE [on NODE] at T",
+    "fail": "fail monitor of RESOURCE [on NODE] at T, or fail fence DEVICE at T [until T2]",
+    "slow": "slow fence DEVICE DURATION at T [until T2] (each agent run takes DURATION)",
     "standby": "standby NODE at T", "online": "online NODE at T",
 }
 _TIME = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)$")
@@ -240,7 +254,7 @@ def _step(text: str, line: int | None) -> Step:
     verb, args = words[0], words[1:]
     on = m.group("on")
     action = _action(verb, args, on, until)
-    if until is not None and not isinstance(action, Partition | Freeze):
+    if until is not None and not isinstance(action, Partition | Freeze | FenceFault):
         raise ValueError(f"{verb} takes no 'until'", VERBS.get(verb))
     return Step(at, action, text, line)
 
@@ -279,12 +293,24 @@ def _action(verb: str, args: list[str], on: str | None, until: int | None) -> Ac
     if verb == "partition":
         groups = _groups(" ".join(args))
         return Partition(groups, links, until)
+    if verb == "slow" or args[:1] == ["fence"]:
+        return _fence_fault(verb, args, on, until)
     # fail [monitor of] RESOURCE [on NODE]
     if args[:2] == ["monitor", "of"]:
         args = args[2:]
     if len(args) != 1:
         raise ValueError("fail takes one resource", VERBS[verb])
     return FailResource(ResourceId(args[0]), NodeName(on) if on is not None else None)
+
+
+def _fence_fault(verb: str, args: list[str], on: str | None, until: int | None) -> FenceFault:
+    """``fail fence DEVICE`` or ``slow fence DEVICE DURATION``."""
+    wanted = 3 if verb == "slow" else 2
+    if on is not None or len(args) != wanted or args[0] != "fence":
+        raise ValueError(f"{verb} fence takes a device" + (" and a duration" if wanted == 3
+                                                         else ""), VERBS[verb])
+    op_ms = parse_time(args[2]) if verb == "slow" else None
+    return FenceFault(args[1], verb == "fail", op_ms, until)
 
 
 def _groups(text: str) -> tuple[tuple[NodeName, ...], ...]:
@@ -318,6 +344,10 @@ def check(scenario: Scenario, config: ClusterConfig) -> Scenario:
             if n not in nodes:
                 bad(step, f"no node {n!r} in the configuration",
                     f"nodes: {', '.join(config.node_names)}")
+        devices = [d.name for d in config.fencing.devices]
+        if isinstance(a, FenceFault) and a.device not in devices:
+            bad(step, f"no fence device {a.device!r} in the configuration",
+                f"fence devices: {', '.join(devices) or '(none: add a [[fence_device]])'}")
         if isinstance(a, FailResource) and a.resource not in rids:
             bad(step, f"no resource {a.resource!r} in the configuration",
                 f"resources: {', '.join(r.id for r in config.resources) or '(none)'}")

@@ -79,6 +79,7 @@ class MetricsCollector:
         doc = self.status()
         yield from _identity(doc)
         yield from _membership(doc)
+        yield from _arbiter(doc)
         yield from _links(doc)
         if self.arrivals is not None:
             yield _histogram("vigil_heartbeat_interarrival_seconds",
@@ -190,6 +191,30 @@ def _membership(doc: Mapping[str, Any]) -> Iterator[Metric]:
         if node.get("incarnation") is not None:
             incarnation.add_metric([name], node["incarnation"])
     yield from (up, state, heard, incarnation)
+
+
+def _arbiter(doc: Mapping[str, Any]) -> Iterator[Metric]:
+    """The arbitrator's section (docs/status.md), when one is configured."""
+    a = doc.get("arbiter")
+    if not a:
+        return
+    yield GaugeMetricFamily("vigil_arbiter_vote", "1 if the arbitrator's vote counts here",
+                            value=1 if a.get("vote") else 0)
+    yield GaugeMetricFamily("vigil_arbiter_lease_held", "1 if this node holds the lease",
+                            value=1 if a.get("held_here") else 0)
+    yield GaugeMetricFamily("vigil_arbiter_reachable", "1 if the lease service answered "
+                            "the last request", value=1 if a.get("reachable") else 0)
+    if a.get("token") is not None:
+        yield GaugeMetricFamily("vigil_arbiter_token", "The lease's fencing token, as last "
+                                "heard", value=a["token"])
+    expires = _seconds(a.get("lease_expires_in_ms"))
+    if expires is not None:
+        yield GaugeMetricFamily("vigil_arbiter_lease_expires_seconds", "Until the holder's "
+                                "lease ends unless renewed, as last heard", value=expires)
+    yield CounterMetricFamily("vigil_arbiter_requests", "Requests sent to the lease service",
+                              value=a.get("requests", 0))
+    yield CounterMetricFamily("vigil_arbiter_failures", "Requests the lease service did not "
+                              "answer in time", value=a.get("failures", 0))
 
 
 def _links(doc: Mapping[str, Any]) -> Iterator[Metric]:

@@ -7,10 +7,13 @@ from collections.abc import Mapping
 from vigil.arbiter import (
     ACQUIRE,
     GRANTED,
+    QUERY,
     REFUSED,
     RELEASE,
     RELEASED,
     RENEW,
+    STATE,
+    TRANSFER,
     Arbiter,
     LeaseRecord,
     Persist,
@@ -177,5 +180,48 @@ def test_restarted_arbiter_keeps_the_holder_for_a_ttl_and_never_reuses_a_token()
 def test_vote_goes_to_the_holders_partition_only() -> None:
     arb, alpha = fresh(), Node(A)
     alpha.ask(arb, ACQUIRE, 0, partition=["alpha", "gamma"])
-    assert [arb.votes_for(n, 1) for n in (A, B, C)] == [True, False, True]
+    # A member counts the vote only when it names the holder's partition as its view.
+    same = [A, C]
+    assert [arb.votes_for(n, 1, same) for n in (A, B, C)] == [True, False, True]
+    assert not arb.votes_for(C, 1, [C])  # gamma split off alpha: its view differs
     assert not arb.votes_for(A, TTL)
+
+
+def test_a_query_changes_nothing_and_gives_the_vote_only_to_the_registered_partition() -> None:
+    arb, alpha, beta, gamma = fresh(), Node(A), Node(B), Node(C)
+    alpha.ask(arb, ACQUIRE, 0, partition=["alpha", "beta"])
+    kind, body = beta.ask(arb, QUERY, 100, partition=["alpha", "beta"]) or ("", {})
+    assert (kind, body["holder"], body["vote"], body["remaining_ms"]) == (STATE, "alpha", True,
+                                                                          TTL - 100)
+    # beta's view no longer holds alpha: a split, whatever the record still says.
+    assert (beta.ask(arb, QUERY, 200, partition=["beta"]) or ("", {}))[1]["vote"] is False
+    assert (gamma.ask(arb, QUERY, 300, partition=["alpha", "beta"]) or ("", {}))[1]["vote"] \
+        is False
+    assert arb.holder(TTL - 1) == A  # queries renewed nothing
+    assert arb.holder(TTL) is None
+
+
+def test_the_holders_acquire_renews_and_registers_its_new_partition() -> None:
+    arb, alpha, beta = fresh(), Node(A), Node(B)
+    alpha.ask(arb, ACQUIRE, 0, partition=["alpha", "beta"])
+    kind, body = alpha.ask(arb, ACQUIRE, 5_000, partition=["alpha"]) or ("", {})
+    assert (kind, body["token"], body["remaining_ms"]) == (GRANTED, 1, TTL)
+    assert arb.record == LeaseRecord(1, A, (A,))
+    assert (beta.ask(arb, QUERY, 5_001, partition=["alpha", "beta"]) or ("", {}))[1]["vote"] \
+        is False
+
+
+def test_a_transfer_hands_the_lease_to_a_partition_member_with_a_new_token() -> None:
+    arb, alpha, beta, gamma = fresh(), Node(A), Node(B), Node(C)
+    alpha.ask(arb, ACQUIRE, 0, partition=["alpha", "beta"])
+    assert (gamma.ask(arb, TRANSFER, 10, token=1, to="gamma") or ("", {}))[0] == REFUSED
+    assert (alpha.ask(arb, TRANSFER, 20, token=1, to="gamma") or ("", {}))[0] == REFUSED
+    effects = arb.receive(alpha.seq.encode(TRANSFER, {"token": 1, "to": "beta"}), 1_000)
+    assert effects[0] == Persist(LeaseRecord(2, B, (B,)),
+                                 "alpha handed the lease to beta with token 2")
+    kind, body = alpha.answer(effects) or ("", {})
+    assert (kind, body["holder"], body["vote"]) == (GRANTED, "beta", False)
+    # beta learns it by any request, and holds a full TTL from the transfer.
+    assert (beta.ask(arb, QUERY, 1_100, partition=["alpha", "beta"]) or ("", {}))[1]["vote"]
+    assert arb.holder(1_000 + TTL - 1) == B
+    assert (alpha.ask(arb, RENEW, 1_200, token=1) or ("", {}))[0] == REFUSED  # stale now

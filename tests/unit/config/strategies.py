@@ -26,6 +26,7 @@ from vigil.config import (
     Connectivity,
     Endpoint,
     FenceDevice,
+    FenceLevel,
     Fencing,
     Group,
     GroupId,
@@ -38,6 +39,7 @@ from vigil.config import (
     NodeName,
     NoQuorumPolicy,
     Operation,
+    PasswordHash,
     PingNode,
     Quorum,
     Resource,
@@ -45,6 +47,9 @@ from vigil.config import (
     Respawn,
     TargetRole,
     Timing,
+    Web,
+    WebRole,
+    WebUser,
 )
 
 __all__ = ["cluster_configs"]
@@ -64,6 +69,8 @@ ipv4 = st.ip_addresses(v=4).map(str)
 ipv6 = st.ip_addresses(v=6).map(str)
 hosts = st.one_of(ipv4, ipv6, st.sampled_from(["gateway", "db1.example.com", "router-2"]))
 ports = st.integers(1, 65535)
+#: A link's ports: port + 1 carries its control messages.
+link_ports = st.integers(1, 65534)
 scores = st.one_of(st.integers(-INFINITY, INFINITY), st.sampled_from([INFINITY, -INFINITY]))
 ms = st.integers(0, 10_000_000)
 
@@ -81,10 +88,10 @@ def timings(draw: st.DrawFn) -> Timing:
 def links(draw: st.DrawFn, nodes: tuple[NodeName, ...], name: str,
           bound: set[tuple[str, int]]) -> Link:
     kind = draw(st.sampled_from(LinkKind))
-    port = draw(ports)
+    port = draw(link_ports)
     addresses: dict[NodeName, Endpoint] = {}
     for node in draw(st.lists(st.sampled_from(nodes), unique=True)) if nodes else []:
-        ep = draw(st.builds(Endpoint, hosts, st.none() | ports))
+        ep = draw(st.builds(Endpoint, hosts, st.none() | link_ports))
         where = (ep.host, ep.port if ep.port is not None else port)
         if where in bound:
             continue
@@ -92,7 +99,7 @@ def links(draw: st.DrawFn, nodes: tuple[NodeName, ...], name: str,
         addresses[node] = ep
     interface = draw(st.none() | st.sampled_from(["eth0", "eth1", "bond0", "enp3s0f1"]))
     if kind is LinkKind.UCAST:
-        peers = tuple(draw(st.lists(st.builds(Endpoint, hosts, st.none() | ports),
+        peers = tuple(draw(st.lists(st.builds(Endpoint, hosts, st.none() | link_ports),
                                     min_size=0 if addresses else 1, max_size=3)))
         return Link(name, kind, port, interface, peers, addresses)
     if kind is LinkKind.BCAST:
@@ -183,6 +190,8 @@ def groups(draw: st.DrawFn, nodes: tuple[NodeName, ...],
 def fence_devices(draw: st.DrawFn, nodes: tuple[NodeName, ...]) -> tuple[FenceDevice, ...]:
     devices = []
     for name in draw(st.lists(names, unique=True, max_size=2)):
+        # A delay per target (pcmk_delay_base's node1:5s form) replaces the single one.
+        by_node = draw(st.dictionaries(st.sampled_from(nodes), ms, max_size=len(nodes)))
         devices.append(FenceDevice(
             name,
             draw(st.sampled_from(["fence_ipmilan", "fence_virsh", "/usr/local/sbin/fence_x"])),
@@ -190,10 +199,25 @@ def fence_devices(draw: st.DrawFn, nodes: tuple[NodeName, ...]) -> tuple[FenceDe
             tuple(draw(st.lists(st.sampled_from(nodes), unique=True))),
             draw(st.dictionaries(st.sampled_from(nodes), words, max_size=len(nodes))),
             draw(st.integers(1, 600_000)),
+            0 if by_node else draw(ms),
             draw(ms),
-            draw(ms),
+            delay_by_node=by_node,
         ))
     return tuple(devices)
+
+
+@st.composite
+def fence_levels(draw: st.DrawFn, nodes: tuple[NodeName, ...],
+                 devices: tuple[FenceDevice, ...]) -> tuple[FenceLevel, ...]:
+    if not devices:
+        return ()
+    levels = []
+    for node in draw(st.lists(st.sampled_from(nodes), unique=True, max_size=2)):
+        for index in draw(st.lists(st.integers(1, 9), unique=True, min_size=1, max_size=3)):
+            chosen = draw(st.lists(st.sampled_from([d.name for d in devices]), unique=True,
+                                   min_size=1))
+            levels.append(FenceLevel(node, index, tuple(chosen)))
+    return tuple(levels)
 
 
 @st.composite
@@ -227,6 +251,29 @@ def metrics(draw: st.DrawFn, nodes: tuple[NodeName, ...]) -> Metrics:
 
 
 @st.composite
+def webs(draw: st.DrawFn, nodes: tuple[NodeName, ...]) -> Web:
+    """Off, or the dashboard on LISTEN and/or per-node addresses, with users or a token."""
+    if not draw(st.booleans()):
+        return Web()
+    endpoint = st.builds(Endpoint, st.one_of(ipv4, ipv6), ports)
+    listen = draw(st.none() | endpoint)
+    addresses = draw(st.dictionaries(st.sampled_from(nodes), endpoint,
+                                     min_size=0 if listen is not None else 1,
+                                     max_size=len(nodes)))
+    hashes = st.builds(PasswordHash, st.integers(12, 20), st.integers(1, 32),
+                       st.integers(1, 16), st.binary(min_size=16, max_size=32),
+                       st.binary(min_size=32, max_size=64))
+    user_names = draw(st.lists(names, unique=True, max_size=3))
+    users = tuple(WebUser(n, draw(st.sampled_from(WebRole)), draw(hashes)) for n in user_names)
+    token = draw(st.none() | paths) if users else draw(paths)
+    # certificate and key must exist when read: a file every machine has stands in
+    tls = draw(st.booleans())
+    pem = Path(__file__).resolve() if tls else None
+    return Web(listen, addresses, pem, pem, users, token, draw(st.sampled_from(WebRole)),
+               draw(st.integers(60_000, 10 * 86_400_000)))
+
+
+@st.composite
 def cluster_configs(draw: st.DrawFn) -> ClusterConfig:
     node_list = draw(st.lists(node_names, min_size=1, max_size=5, unique=True))
     nodes = tuple(NodeName(n) for n in node_list)
@@ -240,6 +287,7 @@ def cluster_configs(draw: st.DrawFn) -> ClusterConfig:
     resource_list = tuple(draw(resources(rid)) for rid in rid_list)
     group_list = draw(groups(nodes, rid_list, set(rid_list)))
     two_node = len(nodes) == 2 and draw(st.booleans())
+    devices = draw(fence_devices(nodes))
     return ClusterConfig(
         nodes=tuple(Node(n, v) for n, v in zip(nodes, votes, strict=True)),
         links=link_list,
@@ -265,12 +313,14 @@ def cluster_configs(draw: st.DrawFn) -> ClusterConfig:
             ApiAuth, names, st.lists(names, max_size=2).map(tuple),
             st.lists(names, max_size=2).map(tuple)), max_size=2))),
         watchdog=draw(st.none() | st.just(Path("/dev/watchdog"))),
-        fencing=Fencing(draw(fence_devices(nodes)), tuple(draw(st.lists(st.builds(
+        fencing=Fencing(devices, tuple(draw(st.lists(st.builds(
             LegacyStonith, st.sampled_from(["stonith", "stonith_host"]),
-            st.lists(words, max_size=4).map(tuple)), max_size=2)))),
+            st.lists(words, max_size=4).map(tuple)), max_size=2))),
+            draw(fence_levels(nodes, devices))),
         compression=Compression(draw(st.none() | st.sampled_from(["zlib", "bz2"])),
                                 draw(st.integers(1, 1 << 20))),
         metrics=draw(metrics(nodes)),
+        web=draw(webs(nodes)),
         autojoin=draw(st.sampled_from(["none", "other", "any"])),
         crm=draw(st.sampled_from(["no", "yes", "respawn", "minimal"])),
         resource_dirs=tuple(draw(st.lists(paths, max_size=3))),

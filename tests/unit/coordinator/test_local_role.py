@@ -19,9 +19,11 @@ from vigil.coordinator import (
     ReportBody,
     RunOperation,
     Send,
+    SetTimer,
     Started,
     StartMonitor,
     StopMonitor,
+    Ticked,
 )
 
 CFG = config()  # web = vip, app; preferred node1; nodes node1..node3
@@ -205,3 +207,20 @@ def test_a_cleanup_that_is_the_first_command_since_start_is_acted_on() -> None:
     out = d.step(AdminReceived(NodeName("node2"), 1, body))
     assert ResourceId("vip") not in d.core.local.fails
     assert ("vip", OpKind.PROBE) in [(r.resource, r.kind) for r in of_type(out, RunOperation)]
+
+
+def test_an_idle_node_wakes_only_to_refresh_its_report_every_ten_keepalives() -> None:
+    # At 16 nodes a wake-up and a report from every node every keepalive were half of
+    # what each daemon read; nothing to repeat means nothing to wake for.
+    d = node2()
+    wakes: list[int] = []
+    refreshes: list[int] = []
+    while d.now < 5_000:
+        [timer] = of_type((e for _, e in d.effects), SetTimer)[-1:]
+        out = d.step(Ticked(), at=timer.at_ms)
+        wakes.append(d.now)
+        refreshes += [d.now for s in of_type(out, Send)
+                      if s.kind is MessageKind.REPORT and s.reason == "refresh"]
+    steady = [t for t in wakes if t >= 1_000]
+    assert steady == [1_200, 2_200, 3_200, 4_200, 5_200]
+    assert refreshes[-5:] == steady

@@ -109,8 +109,20 @@ async def test_hung_agent_is_killed_with_its_children_at_the_device_timeout(
     assert "no answer within 300 ms" in result.output
     child = int(pidfile.read_text())
     stat = Path(f"/proc/{child}/stat")
-    assert not stat.exists() or stat.read_text().split(") ")[1].startswith("Z"), \
-        "the agent's child outlived the timeout"
+
+    def gone() -> bool:
+        try:
+            return stat.read_text().split(") ")[1].startswith("Z")
+        except FileNotFoundError:
+            return True
+
+    # SIGKILL was sent when the fence returned; on a loaded machine the child may
+    # need a moment to be scheduled and die. A survivor would stay: 2 s is plenty.
+    for _ in range(200):
+        if gone():
+            break
+        await asyncio.sleep(0.01)
+    assert gone(), "the agent's child outlived the timeout"
 
 
 async def test_level_of_two_devices_where_one_fails_falls_back_to_the_next_level(

@@ -148,6 +148,28 @@ def test_a_peer_is_late_at_warntime_and_dead_at_deadtime_to_the_millisecond() ->
     assert "not heard on any link for 500 ms (deadtime 500 ms)" in dead[0].reason
 
 
+def test_a_heartbeat_read_late_counts_from_when_it_arrived() -> None:
+    # The daemon reads heartbeats on a grid and passes the kernel's arrival time:
+    # silence is measured from the arrival, so a late read delays nothing.
+    m, _ = started(cluster(2, timing=timing(100, 500, warntime=300)))
+    m.step(replace(hb("node2"), arrived_ms=40), 95)
+    assert m.next_deadline() == 100
+    m.step(Ticked(), 100)
+    m.step(Ticked(), 200)
+    m.step(Ticked(), 300)
+    assert m.next_deadline() == 340  # 40 + warntime, not 95 + warntime
+    m.step(Ticked(), 400)
+    m.step(Ticked(), 500)
+    dead = of(m.step(Ticked(), 540), PeerStateChanged)
+    assert [(e.old, e.new) for e in dead] == [(PeerState.LATE, PeerState.DEAD)]
+    # An arrival stamp after the step's now (a wall-clock step) counts as now.
+    m2, _ = started(cluster(2, timing=timing(100, 500, warntime=300)))
+    m2.step(replace(hb("node2"), arrived_ms=900), 40)
+    for t in (100, 200, 300):
+        m2.step(Ticked(), t)
+    assert m2.next_deadline() == 340  # 40 + warntime, not 900 + warntime
+
+
 def test_losing_one_link_marks_that_link_dead_but_not_the_peer() -> None:
     m, _ = started(cluster(2, links=("eth0", "eth1"), timing=timing(100, 500)))
     m.step(hb("node2", seq=1, link="eth0"), 10)

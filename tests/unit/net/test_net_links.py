@@ -67,7 +67,8 @@ class Inbox:
     event: asyncio.Event = field(default_factory=asyncio.Event)
     want: int = 1
 
-    def __call__(self, data: bytes, link: str, source: tuple[str, int]) -> None:
+    def __call__(self, data: bytes, link: str, source: tuple[str, int],
+                 waited_s: float = 0.0) -> None:
         self.got.append((data, link, source))
         if len(self.got) >= self.want:
             self.event.set()
@@ -204,7 +205,7 @@ async def test_a_handler_that_raises_is_counted_and_the_next_datagram_still_arri
     seen: list[bytes] = []
     done = asyncio.Event()
 
-    def fragile(data: bytes, link: str, source: tuple[str, int]) -> None:
+    def fragile(data: bytes, link: str, source: tuple[str, int], waited_s: float) -> None:
         seen.append(data)
         if data == b"boom":
             raise ValueError("bug in the handler")

@@ -34,9 +34,12 @@ FAR = 3600.0
 @dataclass
 class Inbox:
     got: list[bytes] = field(default_factory=list)
+    waited: list[float] = field(default_factory=list)
 
-    def __call__(self, data: bytes, link: str, source: tuple[str, int]) -> None:
+    def __call__(self, data: bytes, link: str, source: tuple[str, int],
+                 waited_s: float = 0.0) -> None:
         self.got.append(data)
+        self.waited.append(waited_s)
 
 
 def _config() -> ClusterConfig:
@@ -86,6 +89,26 @@ async def test_on_a_grid_nothing_is_read_on_arrival_and_a_drain_reads_it_all_in_
         await _until(lambda: len(inbox.got) >= 5, "the drain")
         assert inbox.got == sent
         assert beta.stats()["hb"].received == 5
+    finally:
+        alpha.close()
+        beta.close()
+
+
+async def test_a_datagram_read_late_says_how_long_it_waited_in_the_socket() -> None:
+    # The kernel's arrival stamp: a heartbeat read on the grid still counts from
+    # when it came, so reading less often costs the failure detector nothing.
+    alpha, beta, inbox = await _pair()
+    try:
+        loop = asyncio.get_running_loop()
+        sent_at = loop.time()
+        alpha.send(b"beat")
+        await asyncio.sleep(0.3)
+        read_at = loop.time()
+        beta.drain()
+        await _until(lambda: len(inbox.got) >= 1, "the drain")
+        # It sat there the whole 0.3 s: never less (that would be the read time),
+        # never more than since it was sent (loopback delivers at once).
+        assert 0.25 <= inbox.waited[0] <= read_at - sent_at + 0.05, inbox.waited
     finally:
         alpha.close()
         beta.close()

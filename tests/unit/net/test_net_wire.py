@@ -52,7 +52,7 @@ async def test_heartbeats_over_two_links_reach_the_peer_once_and_replays_are_dro
     results: list[Accepted | Dropped] = []
     arrived = asyncio.Event()
 
-    def on_datagram(data: bytes, link: str, source: tuple[str, int]) -> None:
+    def on_datagram(data: bytes, link: str, source: tuple[str, int], waited_s: float) -> None:
         results.append(receiver.receive(data, link))
         arrived.set()
 

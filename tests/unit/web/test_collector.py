@@ -67,3 +67,16 @@ def test_operations_and_fences_are_counted_as_they_finish() -> None:
     assert s[("vigil_resource_state", frozenset(
         {("resource", "vip"), ("group", ""), ("state", "failed")}))] == 1
     assert s[("vigil_resource_failcount", frozenset({("resource", "vip")}))] == 2
+
+
+def test_the_arbitrators_vote_lease_and_token_are_exported_only_when_configured() -> None:
+    assert not [k for k in samples(MetricsCollector(doc)) if k[0].startswith("vigil_arbiter")]
+    arbiter = {"backend": "vigil", "holder": "node1", "token": 7, "held_here": True,
+               "vote": True, "reachable": True, "lease_expires_in_ms": 1_500,
+               "requests": 12, "failures": 2}
+    s = samples(MetricsCollector(lambda: doc(arbiter=arbiter)))
+    none: frozenset[tuple[str, str]] = frozenset()
+    assert {k[0]: v for k, v in s.items() if k[0].startswith("vigil_arbiter") and k[1] == none} \
+        == {"vigil_arbiter_vote": 1, "vigil_arbiter_lease_held": 1, "vigil_arbiter_reachable": 1,
+            "vigil_arbiter_token": 7, "vigil_arbiter_lease_expires_seconds": 1.5,
+            "vigil_arbiter_requests_total": 12, "vigil_arbiter_failures_total": 2}
