@@ -7,11 +7,19 @@ simulated starts and stops take 50 ms; links deliver in 1 ms.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from cluster_factory import with_groups
 
 from vigil.config import FenceDevice, Fencing, NodeName
-from vigil.coordinator import AdminCommand, CommandKind, EventKind, Fence, OpKind
+from vigil.coordinator import (
+    AdminCommand,
+    CommandKind,
+    EventKind,
+    Fence,
+    OpKind,
+    self_fence_wait_ms,
+)
 from vigil.sim import AgentBehaviour, ClusterSimulation, Delay, LinkConditions
 
 ONE_MS = LinkConditions(delay=Delay(1, 1))
@@ -150,3 +158,22 @@ def test_with_fencing_configured_a_failed_stop_asks_to_fence_and_nothing_is_plan
     [(up_at, where)] = [(at, n) for at, n in sim.history.of("vip", "up") if at > 5_000]
     assert where == "node3"
     assert up_at >= asked + 5_000
+
+
+def test_with_a_watchdog_alone_a_failed_stop_resets_the_node_and_the_group_moves() -> None:
+    # Nothing can fence node1 from outside; it stops feeding its watchdog at once
+    # (the stop failed), the watchdog resets it, and once the others may count it
+    # as reset (self_fence_wait_ms after they lost it) the group starts elsewhere.
+    config = replace(with_groups(3, {"web": ("node1", ["vip", "app"])}),
+                     watchdog=Path("/dev/watchdog"))
+    sim = ClusterSimulation(config, seed=1, links=ONE_MS, echo=None,
+                            agent_overrides={("node1", "app"): AgentBehaviour(fail_stop=True)})
+    sim.admin("node2", AdminCommand(CommandKind.MOVE, NodeName("node2"), "web"), 5000)
+    sim.run_until(5000 + 2 * self_fence_wait_ms(config) + 5000)
+    assert sim.history.of("app", "stop error") == [(5001 + STEP, "node1")]
+    assert sim.active("vip") == ("node2",)
+    assert sim.active("app") == ("node2",)
+    [(app_up, _)] = sim.history.of("app", "up")[-1:]
+    [(reset, _)] = [(at, n) for at, n, r, what in sim.history.entries
+                    if n == "node1" and what.startswith("down") and r == "app"][-1:]
+    assert app_up > reset  # never two copies: the start comes after node1's reset

@@ -93,13 +93,19 @@ class WatchdogGuard:
         return cls(watchdog_max_lag_ms(config), watchdog_max_unstable_ms(config))
 
     def decide(self, now_ms: int, *, lag_ms: int, quorate: bool, stable: bool,
-               resources_stopped: bool) -> tuple[bool, str]:
-        """(feed, why) at NOW_MS: LAG_MS is how late this tick ran."""
+               resources_stopped: bool, blocked: bool = False) -> tuple[bool, str]:
+        """(feed, why) at NOW_MS: LAG_MS is how late this tick ran; BLOCKED: a stop
+        failed here, so a resource may still run whatever this node reports."""
         if stable:
             self.unstable_since_ms = None
         elif self.unstable_since_ms is None:
             self.unstable_since_ms = now_ms
         if self.latched is not None:
+            return False, self.latched
+        if blocked:
+            # Only a reset makes a failed stop certain (SBD does the same): the DC
+            # may be unable to fence this node otherwise (itself, or no device).
+            self.latched = "a stop failed here: not fed again, so the reset stops it"
             return False, self.latched
         if lag_ms > self.max_lag_ms and not resources_stopped:
             # The node may have been declared dead meanwhile: let the watchdog reset it.

@@ -39,6 +39,7 @@ class Health:
     quorate: bool
     stable: bool
     resources_stopped: bool  # probed, and nothing active here
+    blocked: bool = False  # a stop failed here
 
 
 class WatchdogFeeder:
@@ -86,7 +87,8 @@ class WatchdogFeeder:
             h = Health(quorate=False, stable=False, resources_stopped=False)
         feed, why = self.guard.decide(now, lag_ms=max(0, now - self._due_ms),
                                       quorate=h.quorate, stable=h.stable,
-                                      resources_stopped=h.resources_stopped)
+                                      resources_stopped=h.resources_stopped,
+                                      blocked=h.blocked)
         if feed:
             try:
                 self.watchdog.feed()

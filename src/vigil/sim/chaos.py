@@ -21,13 +21,12 @@ Rules of this file:
   stops up to a quarter of it: a stop slower than the quorum rules allow is
   what the configuration check refuses, not a fault), or its starts fail, or
   its service dies behind the cluster's back (the next monitor finds it).
-  Failing stops are not drawn yet: two cases are known not to recover. With
-  a watchdog alone, a node whose stop failed keeps quorum and keeps feeding
-  its watchdog, so nothing resets it (SBD's answer is a poison pill); and a
-  DC whose own stop failed asks a device that cannot fence the node running
-  it (Pacemaker has another node's fencer do it). Both leave the resource
-  blocked, never active twice; tests/sim/test_resource_failures.py covers a
-  failed stop on a node the DC can fence.
+  With a watchdog its stops may fail too: the node stops feeding it and is
+  reset (``WatchdogGuard``, as SBD). Not drawn with fence devices alone: a DC
+  whose own stop failed asks a device that cannot fence the node running it
+  (Pacemaker has another node's fencer do it) and the resource stays blocked
+  (never active twice); tests/sim/test_resource_failures.py covers a failed
+  stop on a node the DC can fence.
 """
 
 from __future__ import annotations
@@ -141,14 +140,16 @@ def schedule_chaos(sim: Simulation, start_ms: int, end_ms: int, faults: int = 8,
         elif kind == "agent" and isinstance(sim, ClusterSimulation):
             node, rid = rng.choice(names), rng.choice(resources)
             a, b = window(3 * deadtime)
-            how = rng.choice(["slow", "fail_start", "killed"])
+            how = rng.choice(["slow", "fail_start", "killed"] +
+                             (["fail_stop"] if sim.config.watchdog is not None else []))
             if how == "killed":
                 sim.kill_resource(node, rid, a)
                 plan.append(f"{rid} dies on {node} at {a} ms")
                 continue
             agent = (AgentBehaviour(start_ms=rng.randint(1, deadtime),
                                     stop_ms=rng.randint(1, deadtime // 4))
-                     if how == "slow" else AgentBehaviour(fail_start=True))
+                     if how == "slow" else AgentBehaviour(fail_start=True)
+                     if how == "fail_start" else AgentBehaviour(fail_stop=True))
             sim.set_agent((node, rid), agent, a)
             sim.set_agent((node, rid), None, b)
             plan.append(f"agent of {rid} on {node} {how.replace('_', ' ')} {a}..{b} ms")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from vigil.config import NodeName
-from vigil.coordinator import Fence, WatchdogGuard, watchdog_timeout_ms
+from vigil.coordinator import Fence, LocalState, WatchdogGuard, watchdog_timeout_ms
 from vigil.sim.fence_runs import FenceAgentBehaviour, FenceRecord, FenceRuns
 
 if TYPE_CHECKING:
@@ -140,8 +140,10 @@ class SimFencing:
             return
         # Nothing to protect only once probed: a restarted daemon may find services running.
         stopped = core.local.probed and not any(s.is_active for s in core.local.states.values())
+        blocked = any(s is LocalState.BLOCKED for s in core.local.states.values())
         feed, _why = dog.guard.decide(now, lag_ms=lag, quorate=membership.quorum.quorate,
-                                      stable=membership.stable, resources_stopped=stopped)
+                                      stable=membership.stable, resources_stopped=stopped,
+                                      blocked=blocked)
         if feed:
             dog.last_feed_ms = now
             dog.feeds += 1

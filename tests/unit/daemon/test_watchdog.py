@@ -37,6 +37,18 @@ def test_a_stall_with_resources_active_stops_feeding_for_good() -> None:
                         resources_stopped=False)[0] is False
 
 
+def test_a_failed_stop_here_stops_feeding_for_good_so_the_reset_makes_it_certain() -> None:
+    # As SBD: a resource whose stop failed may still run; with no device able to
+    # fence this node (or this node being the DC), only its own reset settles it.
+    guard = WatchdogGuard(max_lag_ms=1000, max_unstable_ms=3000)
+    fed, why = guard.decide(0, lag_ms=0, quorate=True, stable=True, resources_stopped=False,
+                            blocked=True)
+    assert (fed, "a stop failed here" in why) == (False, True)
+    # A cleanup that unblocks it comes too late: the reset is on its way.
+    assert guard.decide(100, lag_ms=0, quorate=True, stable=True, resources_stopped=False,
+                        blocked=False)[0] is False
+
+
 def test_a_view_peers_disagree_with_for_too_long_stops_feeding() -> None:
     guard = WatchdogGuard(max_lag_ms=1000, max_unstable_ms=3000)
     assert guard.decide(0, lag_ms=0, quorate=True, stable=False, resources_stopped=False)[0]
