@@ -179,12 +179,17 @@ class HolderLog:
     def resolution(self, since: float, until: float) -> float:
         """The longest time in [SINCE, UNTIL] not vouched for: max END(k+1) - START(k)
         (and from SINCE to the first sample's end, from the last start to UNTIL)."""
+        return max(self.blind_spots(since, until))
+
+    def blind_spots(self, since: float, until: float) -> list[float]:
+        """Every stretch of [SINCE, UNTIL] between two samples (END(k+1) - START(k)),
+        and the two ends; the whole window when no sample fell in it."""
         window = self.between(since, until)
         if not window:
-            return until - since
+            return [until - since]
         edges = [window[0].end - since, until - window[-1].start]
         edges += [b.end - a.start for a, b in itertools.pairwise(window)]
-        return max(edges)
+        return edges
 
     def holders_at(self, vip: str, moment: float) -> frozenset[str] | None:
         """The holders of the last sample that began at or before MOMENT."""
