@@ -62,8 +62,10 @@ def test_operator_standby_of_the_active_node_moves_its_group_on_the_page(
     vip = 'tr[data-resource="vip"]'
     wait_for(browser, lambda d: d.find_element("css selector", vip).get_attribute("data-node")
              == "node1" and _row_state(d, vip) == "running", 15, "vip running on node1")
-    browser.find_element("css selector",
-                         'button[data-action="standby"][data-node="node1"]').click()
+    # Found and clicked inside a wait: the page may redraw the row in between.
+    wait_for(browser, lambda d: d.find_element(
+        "css selector", 'button[data-action="standby"][data-node="node1"]').click() or True,
+        5, "the standby button of node1 is clicked")
     dialog = browser.find_element("id", "confirm")
     wait_for(browser, lambda _d: dialog.is_displayed(), 5, "the confirmation dialog opens")
     assert "node1" in browser.find_element("id", "confirm-text").text
@@ -75,13 +77,16 @@ def test_operator_standby_of_the_active_node_moves_its_group_on_the_page(
     wait_for(browser, lambda d: d.find_element("css selector", vip).get_attribute("data-node")
              not in ("node1", "") and _row_state(d, vip) == "running", 20,
              "vip running on another node")
-    assert browser.find_element("css selector", 'tr[data-node="node1"]').text.count("standby")
+    wait_for(browser, lambda d: "standby" in d.find_element(
+        "css selector", 'tr[data-node="node1"]').text, 5, "node1's row says standby")
 
 
 def test_read_only_user_sees_the_cluster_but_every_action_button_is_disabled(
         web: LoopbackCluster, browser: Any) -> None:
     login(browser, url(web, "node1", ""), "viewer")
-    buttons = browser.find_elements("css selector", "button[data-action]")
-    assert buttons, "the page shows the actions (disabled)"
-    assert all(not b.is_enabled() for b in buttons)
+    def all_disabled(d: Any) -> bool:
+        buttons = d.find_elements("css selector", "button[data-action]")
+        return bool(buttons) and all(not b.is_enabled() for b in buttons)
+
+    wait_for(browser, all_disabled, 5, "the page shows the actions, every one disabled")
     assert "read-only" in browser.find_element("id", "whoami").text
