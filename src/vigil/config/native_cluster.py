@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +66,22 @@ KEYGEN_HINT = ('add secret = "..." or key_file = "/etc/vigil/authkey" '
 
 def _src(t: Table) -> SourceRef:
     return SourceRef(t.reader.file, t.line())
+
+
+def read_node_endpoints(t: Table, nodes: tuple[NodeName, ...],
+                        read: Callable[[Table, str, str, object], Endpoint | None]
+                        ) -> dict[NodeName, Endpoint]:
+    """``addresses = { NODE = "..." }`` of T: each configured node's endpoint as READ
+    gives it; a name that is no [[node]] is reported, and so is a bad value (by READ)."""
+    addresses: dict[NodeName, Endpoint] = {}
+    for node, value in t.mapping("addresses").items():
+        if node not in nodes:
+            unknown_node(t, ("addresses", node), node, nodes, "addresses")
+            continue
+        ep = read(t, "addresses", node, value)
+        if ep is not None:
+            addresses[NodeName(node)] = ep
+    return addresses
 
 
 def unknown_node(t: Table, where: KeyPath, name: str, nodes: tuple[NodeName, ...],
@@ -170,14 +187,7 @@ def _read_link(t: Table, index: int, nodes: tuple[NodeName, ...]) -> Link | None
         ep = _read_endpoint(t, "peers", i, text)
         if ep is not None:
             peers.append(ep)
-    addresses: dict[NodeName, Endpoint] = {}
-    for node, value in t.mapping("addresses").items():
-        if node not in nodes:
-            unknown_node(t, ("addresses", node), node, nodes, "addresses")
-            continue
-        ep = _read_endpoint(t, "addresses", node, value)
-        if ep is not None:
-            addresses[NodeName(node)] = ep
+    addresses = read_node_endpoints(t, nodes, _read_endpoint)
     group = t.string("group")
     ttl = t.integer("ttl", 1, minimum=0, maximum=255)
     loop = t.boolean("loop", False)
@@ -399,14 +409,7 @@ def read_metrics(top: Table, nodes: tuple[NodeName, ...]) -> Metrics:
     listen: Endpoint | None = None
     if t.has("listen"):
         listen = _metrics_endpoint(t, "listen", None, t.data["listen"])
-    addresses: dict[NodeName, Endpoint] = {}
-    for node, value in t.mapping("addresses").items():
-        if node not in nodes:
-            unknown_node(t, ("addresses", node), node, nodes, "addresses")
-            continue
-        ep = _metrics_endpoint(t, "addresses", node, value)
-        if ep is not None:
-            addresses[NodeName(node)] = ep
+    addresses = read_node_endpoints(t, nodes, _metrics_endpoint)
     token = t.string("token_file")
     if token is not None and not token:
         t.error("token_file", "[metrics]: token_file is empty",

@@ -29,7 +29,7 @@ from vigil.config.model import (
     WebRole,
     WebUser,
 )
-from vigil.config.native_cluster import unknown_node
+from vigil.config.native_cluster import read_node_endpoints
 from vigil.config.native_fields import Table, Unique, read_listen_endpoint, read_name
 from vigil.config.native_schema import WEB_KEYS, WEB_USER_KEYS
 
@@ -83,14 +83,7 @@ def read_web(top: Table, nodes: tuple[NodeName, ...]) -> Web:
     if t is None:
         return Web()
     listen = _endpoint(t, "listen", None, t.data["listen"]) if t.has("listen") else None
-    addresses: dict[NodeName, Endpoint] = {}
-    for node, value in t.mapping("addresses").items():
-        if node not in nodes:
-            unknown_node(t, ("addresses", node), node, nodes, "addresses")
-            continue
-        ep = _endpoint(t, "addresses", node, value)
-        if ep is not None:
-            addresses[NodeName(node)] = ep
+    addresses = read_node_endpoints(t, nodes, _endpoint)
     certificate = _file(t, "certificate")
     key = _file(t, "key")
     token_file = _path(t, "token_file")

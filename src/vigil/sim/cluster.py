@@ -24,7 +24,6 @@ Rules of this file:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -85,7 +84,7 @@ from vigil.sim.arbiter import SimArbiter
 from vigil.sim.checks import InvariantViolation
 from vigil.sim.fencing import BOOT_MS, FENCE_OP_MS, SimFencing
 from vigil.sim.resource_checks import ExclusiveActive, ServiceHistory, unsettled
-from vigil.sim.simulation import Simulation, SimulationError, _Node
+from vigil.sim.simulation import Simulation, SimulationError, _Node, wire_round_trip
 
 
 @dataclass(slots=True)
@@ -365,17 +364,10 @@ class ClusterSimulation(Simulation):
         # What the wire carries: the body through JSON and back, checked. A repeat of
         # the last body of its kind (reports and actions are resent every keepalive)
         # reuses that trip's result, as the trip is deterministic.
-        last = c.last_bodies.get(send.kind)
-        if last is not None and last[0] == send.body:
-            body = last[1]
-        else:
-            raw = json.loads(json.dumps(send.body.to_body()))
-            body = parse_body(send.kind, raw)
-            if body != send.body:
-                raise InvariantViolation(
-                    f"{node.name}: {send.kind.value} body does not survive to_body/from_body: "
-                    f"{send.body!r} came back as {body!r}")
-            c.last_bodies[send.kind] = (send.body, body)
+        trip = wire_round_trip(node.name, send.kind, send.body,
+                               c.last_bodies.get(send.kind), parse_body)
+        c.last_bodies[send.kind] = trip
+        body = trip[1]
         sender, incarnation = node.name, c.core.incarnation
         make: Callable[[], CEvent]
         if isinstance(body, ReportBody):

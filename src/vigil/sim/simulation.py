@@ -19,12 +19,13 @@ Rules of this file:
 
 from __future__ import annotations
 
+import enum
 import heapq
 import json
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from vigil.config import ClusterConfig, NodeName
 from vigil.membership import (
@@ -389,19 +390,9 @@ class Simulation:
             checker.stepped(self, node.name, effects, now)
 
     def _send(self, node: _Node, send: Send) -> None:
-        # What the wire carries: a JSON-compatible mapping, parsed by the receivers.
-        # Every distinct body makes the round trip; a repeat of the last one (the
-        # steady state) reuses its result, as the trip is deterministic.
-        if node.last_body is not None and node.last_body[0] == send.body:
-            body = node.last_body[1]
-        else:
-            raw = json.loads(json.dumps(send.body.to_body()))
-            body = parse_body(send.kind, raw)
-            if body != send.body:
-                raise InvariantViolation(
-                    f"{node.name}: {send.kind.value} body does not survive to_body/from_body: "
-                    f"{send.body!r} came back as {body!r}")
-            node.last_body = (send.body, body)
+        node.last_body = wire_round_trip(node.name, send.kind, send.body, node.last_body,
+                                         parse_body)
+        body = node.last_body[1]
         node.seq += 1
         sender, incarnation, seq = node.name, node.incarnation, node.seq
         rng = self.rng
@@ -439,4 +430,27 @@ def _sides(cuts: list[Cut]) -> list[Cut]:
             seen.add(cut.sources)
             sides.append(cut)
     return sides
+
+
+W = TypeVar("W", bound="_WireBody")
+
+
+class _WireBody(Protocol):
+    def to_body(self) -> Mapping[str, object]: ...
+
+
+def wire_round_trip(who: str, kind: enum.Enum, body: W, last: tuple[W, W] | None,
+                    parse: Callable[[Any, Mapping[str, object]], Any]) -> tuple[W, W]:
+    """(BODY, what a receiver parses of it): what the wire carries is a JSON-compatible
+    mapping, so every distinct body makes the round trip and must come back equal
+    (``InvariantViolation`` otherwise). A repeat of LAST's body (the steady state)
+    reuses its result, as the trip is deterministic."""
+    if last is not None and last[0] == body:
+        return last
+    back = parse(kind, json.loads(json.dumps(body.to_body())))
+    if back != body:
+        raise InvariantViolation(
+            f"{who}: {kind.value} body does not survive to_body/from_body: "
+            f"{body!r} came back as {back!r}")
+    return body, back
 
