@@ -146,3 +146,44 @@ def test_move_runs_a_group_on_the_named_node_until_unmove(
     assert vigil(c, "node2", "unmove", "web-group").returncode == 0
     c.wait_until("web-group back on node1", lambda: placement(c, "node1")["vip"] == (
         "node1", "running"))
+
+
+#: A Heartbeat resource script whose stop fails: the service may still be running.
+STUCK = """#!/bin/sh
+case "$1" in
+  start) touch "$0.running" ;;
+  stop) echo "cannot stop" >&2; exit 1 ;;
+  status) if [ -e "$0.running" ]; then echo running; else echo stopped; fi ;;
+esac
+"""
+
+
+def test_sigterm_with_a_stop_that_fails_waits_and_says_why(
+        make_cluster: Callable[..., LoopbackCluster], tmp_path: Path) -> None:
+    # Nothing may assume a failed stop: the resource is blocked where it ran, and the
+    # stopping daemon waits (deadtime + the stop timeouts) for a cleanup or a fence
+    # rather than leave as if nothing ran there. Its log says so while it waits.
+    scripts = tmp_path / "resource.d"
+    scripts.mkdir()
+    (scripts / "stuck").write_text(STUCK)
+    (scripts / "stuck").chmod(0o755)
+    c = make_cluster(2)
+    text = config_text(c.names, c.hosts, c.port, keepalive_ms=c.keepalive_ms,
+                       deadtime_ms=c.deadtime_ms,
+                       extra='[[resource]]\nid = "stuck"\nagent = "heartbeat:stuck"\n'
+                             '[[group]]\nid = "g"\nresources = ["stuck"]\n'
+                             'preferred_node = "node1"\n')
+    c.write_config(text=text.replace('name = "itest"',
+                                     f'name = "itest"\nresource_dirs = ["{scripts}"]'))
+    c.start()
+    c.wait_until("stuck runs on node1", lambda: placement(c, "node2").get("stuck") ==
+                 ("node1", "running"))
+    c["node1"].signal(signal.SIGTERM)
+    c.wait_until("node1 says what its shutdown waits for", lambda:
+                 "shutdown waits for a blocked resource resources=stuck" in
+                 c["node1"].log_text())
+    assert "fix it and run `vigil cleanup`" in c["node1"].log_text()
+    # Still there a second later, waiting; the fixture kills it.
+    with pytest.raises(subprocess.TimeoutExpired):
+        c["node1"].wait_exit(timeout_s=1)
+    assert (scripts / "stuck.running").exists()

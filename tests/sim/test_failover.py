@@ -70,6 +70,25 @@ def test_graceful_stop_of_a_node_that_is_not_dc_hands_over_through_the_dc() -> N
     assert not sim.is_running("node2")
 
 
+def test_graceful_stop_of_a_dc_whose_view_is_not_agreed_leaves_at_once() -> None:
+    # node2 and node3 stop hearing each other: node1 (the DC) still hears both and
+    # its view {node1 node2 node3} is never agreed, so it can plan nothing. Nothing
+    # runs on node1 either: it leaves at the SIGTERM, not a deadtime later (1000 ms;
+    # a DC of an agreed view waits up to that to see its handover through).
+    config = with_groups(3, {"web": ("node2", ["vip", "app"])})
+    sim = ClusterSimulation(config, seed=1, links=ONE_MS, echo=None)
+    sim.cut("node2", "node3", at=5000)
+    sim.cut("node3", "node2", at=5000)
+    sim.run_until(7049)
+    m = sim.membership("node1")
+    assert m is not None
+    assert m.dc == "node1"
+    assert not m.stable
+    sim.stop("node1", 7050)
+    sim.run_until(7050)
+    assert not sim.is_running("node1")
+
+
 def _group_nodes(sim: ClusterSimulation) -> dict[str, tuple[str, ...]]:
     return {g: sim.active(r) for g, r in (("grp_vip1", "vip1"), ("grp_vip2", "vip2"))}
 

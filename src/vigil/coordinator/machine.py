@@ -439,9 +439,13 @@ class Coordinator:
         if not local.leaving or self._left or not local.quiet:
             return
         since = local.leaving_since or now_ms
-        if self.dc.active and self.dc.phase is not DcPhase.IDLE and \
-                now_ms - since < self.handover_ms:
-            return  # as DC, see the handover through first
+        m = self.membership
+        if self.dc.active and self.dc.phase is not DcPhase.IDLE and m is not None and \
+                m.stable and now_ms - since < self.handover_ms:
+            # As DC, see the handover through first. Not in a view that is not
+            # agreed: no plan can be made there, and nothing runs here to hand
+            # over; the next DC plans from the reports once the view settles.
+            return
         self._left = True
         out.append(ReadyToLeave("nothing runs here any more"))
 

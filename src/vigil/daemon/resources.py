@@ -61,6 +61,7 @@ from vigil.coordinator import (
     EventsReceived,
     EventsRequested,
     Fence,
+    LocalState,
     Log,
     MalformedBody,
     MembershipUpdated,
@@ -201,12 +202,28 @@ class ResourceRuntime:
     async def shutdown(self, why: str, timeout_s: float) -> bool:
         """Hand this node's resources over (or stop them); True when nothing runs here."""
         self._step(ShutdownRequested(why))
-        try:
-            await asyncio.wait_for(self._ready_to_leave.wait(), timeout_s)
-        except TimeoutError:
-            log.error(kv("resources not handed over in time, leaving anyway",
-                         timeout_s=timeout_s, active=",".join(self._active())))
-            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        told: set[str] = set()
+        while not self._ready_to_leave.is_set():
+            left = deadline - loop.time()
+            if left <= 0:
+                log.error(kv("resources not handed over in time, leaving anyway",
+                             timeout_s=timeout_s, active=",".join(self._active())))
+                return False
+            blocked = {str(r) for r, st in self.core.local.states.items()
+                       if st is LocalState.BLOCKED}
+            if blocked - told:
+                # Nothing hands a blocked resource over: say what the wait is for.
+                told |= blocked
+                names = ", ".join(sorted(blocked))
+                log.warning(kv("shutdown waits for a blocked resource", resources=names,
+                               left_s=round(left),
+                               reason=f"a stop of {names} failed here, so it may still run: "
+                               "fix it and run `vigil cleanup` to stop it again, or fencing "
+                               f"ends it; the daemon leaves anyway in {left:.0f} s"))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready_to_leave.wait(), min(left, 1.0))
         return True
 
     async def close(self) -> None:
