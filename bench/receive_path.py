@@ -56,6 +56,9 @@ class _Outbox:
     def drain(self) -> None:
         pass
 
+    def drain_unless_fresh(self) -> None:
+        pass
+
     def hurry(self, on: bool) -> None:
         pass
 

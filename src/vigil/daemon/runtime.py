@@ -84,6 +84,11 @@ READS_PER_KEEPALIVE = 1
 SETTLE_KEEPALIVES = 2
 
 _TICK = Ticked()
+
+
+def _where(source: tuple[str, int]) -> str:
+    """A datagram's source as logs name it; formatted only for a drop (not per datagram)."""
+    return f"{source[0]}:{source[1]}"
 _KINDS = {kind.value: kind for kind in MessageKind}
 
 
@@ -187,9 +192,8 @@ class NodeRuntime:
 
     def _on_alarm(self, _now_ms: int) -> None:
         if self.links is not None:
-            self.links.drain()  # what already arrived counts before time decides
-        self._step(_TICK)
-        self._update_hurry()
+            self.links.drain_unless_fresh()  # what arrived counts before time decides
+        self._step(_TICK)  # a change of hurry comes with an effect: _apply sees to it
 
     def _on_datagram(self, data: bytes, link: str, source: tuple[str, int],
                      waited_s: float = 0.0) -> None:
@@ -204,7 +208,7 @@ class NodeRuntime:
         try:
             event = self._event_for(data, link, source, arrived)
         except Exception:  # a bug below must cost one datagram, not the daemon
-            self._count_drop("internal_error", f"{source[0]}:{source[1]}", link, "see traceback")
+            self._count_drop("internal_error", _where(source), link, "see traceback")
             log.exception(kv("datagram handling failed", link=link, source=source[0]))
             return
         if event is not None:
@@ -213,9 +217,8 @@ class NodeRuntime:
     def _event_for(self, data: bytes, link: str, source: tuple[str, int],
                    arrived_ms: int) -> HeartbeatReceived | LeaveReceived | None:
         result = self.receiver.receive(data, link)
-        where = f"{source[0]}:{source[1]}"
         if isinstance(result, Dropped):
-            self._log_drop(result.reason.value, where, link, result.detail)
+            self._log_drop(result.reason.value, _where(source), link, result.detail)
             return None
         env = result.envelope
         coordinator_kind = RESOURCE_KINDS.get(env.kind)
@@ -224,15 +227,17 @@ class NodeRuntime:
                 refused = self.resources.on_message(env.sender, env.incarnation,
                                                     coordinator_kind, env.body)
                 if refused is not None:
-                    self._count_drop("bad_body", where, link, refused)
+                    self._count_drop("bad_body", _where(source), link, refused)
             return None
         kind = _KINDS.get(env.kind)
         if kind is None:
-            self._count_drop("unknown_kind", where, link, f"kind {env.kind!r} from {env.sender}")
+            self._count_drop("unknown_kind", _where(source), link,
+                             f"kind {env.kind!r} from {env.sender}")
             return None
         body = self._parse(env.sender, kind, env.body)
         if isinstance(body, MalformedBody):
-            self._count_drop("bad_body", where, link, f"{kind.value} from {env.sender}: {body}")
+            self._count_drop("bad_body", _where(source), link,
+                             f"{kind.value} from {env.sender}: {body}")
             return None
         if isinstance(body, HeartbeatBody):
             self.arrivals.observe(env.sender, link, arrived_ms)  # /metrics
@@ -275,10 +280,11 @@ class NodeRuntime:
             return
         self.steps += 1
         changed = self._apply(effects, now)
-        # A heartbeat that changed no peer, view, quorum or DC leaves the
-        # coordinator's picture as it was: at 16 nodes, building that picture
+        # A heartbeat or tick that changed no peer, view, quorum or DC leaves
+        # the coordinator's picture as it was: at 16 nodes, building that picture
         # again for each of the 150 heartbeats a second was a tenth of the work.
-        if self.resources is not None and (changed or not isinstance(event, HeartbeatReceived)):
+        if self.resources is not None and (
+                changed or not isinstance(event, HeartbeatReceived | Ticked)):
             self.resources.on_membership(self.membership)
 
     def arbiter_vote(self, event: ArbiterVoteChanged) -> None:

@@ -58,6 +58,8 @@ _RECV_SIZE = 65_536
 _TIMESPEC = struct.Struct("@qq")  # struct timespec: seconds, nanoseconds
 _ANC_SIZE = socket.CMSG_SPACE(_TIMESPEC.size)
 _BATCH = 64  # datagrams read per wake-up, per link
+#: A drain this recent makes another one pointless (``drain_unless_fresh``).
+_FRESH_S = 0.0002
 _LOG_EVERY = 1000  # repeated errors: log the first, then one in this many
 
 
@@ -150,6 +152,7 @@ class Links:
         # Heartbeats are read at arrival until this loop time (control traffic).
         self._settle = 0.0
         self._busy_until = 0.0
+        self._drained_at = -1.0  # loop time of the last drain
         self._grid_timer: asyncio.TimerHandle | None = None
         self._draining: asyncio.Handle | None = None
 
@@ -239,14 +242,25 @@ class Links:
         self._sync_readers()
 
     def drain(self) -> None:
-        """Read what is waiting on every link now (one batch each), so a caller
-        about to act on silence (a deadline) first hears what already arrived."""
+        """Read the heartbeats waiting on every link now (one batch each), so a
+        caller about to act on silence (a deadline) first hears what already
+        arrived. (Control sockets are read at arrival: nothing waits there.)"""
         more = False
+        self._drained_at = self._loop.time()
         for entry in self._links.values():
-            if self._read_link(entry):
+            opened = entry.opened
+            if opened is not None and self._read(entry, opened):
                 more = True
         if more and self._draining is None:
             self._draining = self._loop.call_soon(self._drain_more)
+
+    def drain_unless_fresh(self) -> None:
+        """``drain``, unless that was done a moment ago (200 us): the grid
+        and the runtime's keepalive timer fire together, and the second read of
+        every socket would find nothing (what arrives in between is read at the
+        next grid point, counted from its arrival stamp)."""
+        if self._loop.time() - self._drained_at >= _FRESH_S:
+            self.drain()
 
     def _drain_more(self) -> None:
         self._draining = None
@@ -281,7 +295,7 @@ class Links:
         self._grid_timer = None
         self._sync_readers()  # the settling time may be over
         if not self.hurried:  # hurried, every arrival was read already
-            self.drain()
+            self.drain_unless_fresh()
         self._arm_grid()
 
     def _on_heartbeats(self, entry: _Link) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+import vigil.net.links
 from vigil.config import (
     Auth,
     AuthKey,
@@ -125,6 +126,32 @@ async def test_a_burst_larger_than_one_batch_is_read_to_the_end_by_one_drain() -
         beta.drain()
         await _until(lambda: len(inbox.got) >= 150, "all 150 datagrams")
         assert inbox.got == sent
+    finally:
+        alpha.close()
+        beta.close()
+
+
+async def test_a_drain_right_after_another_is_skipped_and_what_came_between_waits(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The grid and the runtime's keepalive timer fire together: the second read of
+    # the same moment is skipped. What arrived in between is not lost: the next
+    # drain reads it, with its arrival stamp. (How fresh is fresh is widened here,
+    # so a busy machine cannot make the test's two calls further apart than it.)
+    monkeypatch.setattr(vigil.net.links, "_FRESH_S", 3600.0)
+    alpha, beta, inbox = await _pair()
+    try:
+        alpha.send(b"first")
+        await _settle()
+        beta.drain()
+        assert inbox.got == [b"first"]  # a drain reads synchronously
+        alpha.send(b"second")
+        await _settle()
+        beta.drain_unless_fresh()
+        assert inbox.got == [b"first"]
+        monkeypatch.setattr(vigil.net.links, "_FRESH_S", 0.0)
+        beta.drain_unless_fresh()
+        assert inbox.got == [b"first", b"second"]
+        assert inbox.waited[1] >= 0.04, inbox.waited  # it waited through the settle
     finally:
         alpha.close()
         beta.close()
