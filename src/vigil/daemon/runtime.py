@@ -206,7 +206,7 @@ class NodeRuntime:
         now = self.clock.now_ms()  # one clock read per datagram, for both uses
         arrived = now - min(round(waited_s * 1000), 2 * self.config.timing.keepalive_ms)
         try:
-            event = self._event_for(data, link, source, arrived)
+            event = self._event_for(data, link, source, arrived, now)
         except Exception:  # a bug below must cost one datagram, not the daemon
             self._count_drop("internal_error", _where(source), link, "see traceback")
             log.exception(kv("datagram handling failed", link=link, source=source[0]))
@@ -214,8 +214,9 @@ class NodeRuntime:
         if event is not None:
             self._step(event, now)
 
-    def _event_for(self, data: bytes, link: str, source: tuple[str, int],
-                   arrived_ms: int) -> HeartbeatReceived | LeaveReceived | None:
+    def _event_for(self, data: bytes, link: str, source: tuple[str, int], arrived_ms: int,
+                   now_ms: int) -> HeartbeatReceived | LeaveReceived | None:
+        """What DATA asks of the membership core; None when it was dealt with here."""
         result = self.receiver.receive(data, link)
         if isinstance(result, Dropped):
             self._log_drop(result.reason.value, _where(source), link, result.detail)
@@ -241,6 +242,13 @@ class NodeRuntime:
             return None
         if isinstance(body, HeartbeatBody):
             self.arrivals.observe(env.sender, link, arrived_ms)  # /metrics
+            steady = self.membership.heard_steady(env.sender, env.incarnation, env.seq, link,
+                                                  body, arrived_ms=arrived_ms, now_ms=now_ms)
+            if steady is not None:  # nearly every heartbeat: only "when heard" moved
+                self.steps += 1
+                if steady:
+                    self._apply(steady, now_ms)
+                return None
             return HeartbeatReceived(env.sender, env.incarnation, env.seq, link, body,
                                      arrived_ms)
         return LeaveReceived(env.sender, env.incarnation, link, body)

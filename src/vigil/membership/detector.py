@@ -184,6 +184,30 @@ class PeerDetector:
                                       now_ms, timing)
                 self._settle(cause, why, out)
 
+    def heard_again(self, incarnation: int, seq: int, link: str, body: HeartbeatBody, *,
+                    now_ms: int, warntime_ms: int) -> bool:
+        """``heard`` in the steady case, where it changes nothing but when the peer
+        was last heard: the same life, not left, the peer and LINK up, heard
+        within warntime, and a newer heartbeat repeating the very report taken
+        last (the shell hands the same object for the same bytes). True when
+        taken; False, having touched nothing, otherwise (then ``heard``)."""
+        record = self.links.get(link)
+        previous = self.last_heard_ms
+        if (incarnation != self.incarnation or self.left or self.changed
+                or self.state is not PeerState.UP or record is None
+                or record.state is not PeerState.UP or previous is None
+                or now_ms - previous > warntime_ms
+                or (seq > self.report_seq and body is not self.report)):
+            return False
+        if now_ms > previous:
+            self.last_heard_ms = now_ms
+        last = record.last_heard_ms
+        if last is None or now_ms > last:
+            record.last_heard_ms = now_ms
+        self.report_seq = max(self.report_seq, seq)
+        self._due_known = False
+        return True
+
     def deadline(self, now_ms: int, timing: Timing) -> tuple[int, LinkRecord] | None:
         """The earliest time ``advance`` will change something if nothing is heard,
         and the link it will change. Cached: it moves only when the peer does."""
