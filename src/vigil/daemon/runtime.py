@@ -84,12 +84,12 @@ READS_PER_KEEPALIVE = 1
 SETTLE_KEEPALIVES = 2
 
 _TICK = Ticked()
+_KINDS = {kind.value: kind for kind in MessageKind}
 
 
 def _where(source: tuple[str, int]) -> str:
     """A datagram's source as logs name it; formatted only for a drop (not per datagram)."""
     return f"{source[0]}:{source[1]}"
-_KINDS = {kind.value: kind for kind in MessageKind}
 
 
 class NodeRuntime:

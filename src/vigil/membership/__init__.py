@@ -6,6 +6,7 @@ thread inside. The daemon and the simulator (``vigil.sim``) drive the same objec
 
 from __future__ import annotations
 
+from vigil.membership.checks import MembershipConfigError
 from vigil.membership.effects import (
     CoordinatorChanged,
     Effect,
@@ -30,7 +31,7 @@ from vigil.membership.events import (
     StopRequested,
     Ticked,
 )
-from vigil.membership.machine import Membership, MembershipConfigError
+from vigil.membership.machine import Membership
 from vigil.membership.messages import (
     Body,
     HeartbeatBody,

@@ -36,9 +36,11 @@ from vigil.membership.states import (
     DropCause,
     PeerState,
     best,
+    in_view,
     link_state_at,
     next_change_ms,
 )
+from vigil.membership.status import LinkStatus, NodeStatus
 
 
 class _Admission(enum.Enum):
@@ -207,6 +209,20 @@ class PeerDetector:
         self.report_seq = max(self.report_seq, seq)
         self._due_known = False
         return True
+
+    def status(self, now_ms: int) -> NodeStatus:
+        """This peer for ``vigil status``, at NOW_MS."""
+        def ago(at: int | None) -> int | None:
+            return None if at is None else now_ms - at
+
+        links = tuple(LinkStatus(r.name, r.state, r.last_heard_ms, ago(r.last_heard_ms),
+                                 r.reason) for r in self.links.values())
+        report = self.report
+        return NodeStatus(
+            self.node, self.state, self.incarnation, False, self.last_heard_ms,
+            ago(self.last_heard_ms), links,
+            report.leaving if report is not None and in_view(self.state) else False,
+            self.left, report.config_digest if report is not None else None, self.reason)
 
     def deadline(self, now_ms: int, timing: Timing) -> tuple[int, LinkRecord] | None:
         """The earliest time ``advance`` will change something if nothing is heard,

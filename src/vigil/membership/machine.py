@@ -7,6 +7,7 @@ files it names; nothing here reads a clock or touches a socket):
 - ``Started`` must come first. After ``LeaveRequested`` the node is silent and
   every later step returns nothing.
 - Peers and links: ``detector.py``. Views, agreement and the DC: ``view.py``.
+  What a configuration must give membership: ``checks.py``.
   Quorum: ``vigil.quorum``; the arbitrator's vote comes in as
   ``ArbiterVoteChanged`` and counts as ``ArbiterVote.counts`` says: the timer
   also wakes the node at its deadline, when quorum is evaluated again.
@@ -32,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vigil.config import ClusterConfig, NodeName
+from vigil.membership.checks import MembershipConfigError, check_config
 from vigil.membership.detector import PeerDetector
 from vigil.membership.effects import (
     CoordinatorChanged,
@@ -55,30 +57,15 @@ from vigil.membership.events import (
 )
 from vigil.membership.messages import HeartbeatBody, LeaveBody, MessageKind
 from vigil.membership.states import DropCause, PeerState, in_view
-from vigil.membership.status import LinkStatus, MembershipSnapshot, NodeStatus
-from vigil.membership.view import View, ViewMember, disagreeing, first_in_order
+from vigil.membership.status import MembershipSnapshot, NodeStatus
+from vigil.membership.view import (
+    View,
+    ViewMember,
+    disagreeing,
+    first_in_order,
+    view_reason,
+)
 from vigil.quorum import ArbiterVote, QuorumRules, QuorumStatus, evaluate
-
-
-class MembershipConfigError(ValueError):
-    """The configuration cannot run membership for this node; nothing was changed."""
-
-
-def _check(config: ClusterConfig, me: NodeName) -> None:
-    names = config.node_names
-    if me not in names:
-        raise MembershipConfigError(
-            f"this node {me!r} is not in the configuration (nodes: {', '.join(names)}); "
-            "hint: name it with --node, or add it to the node list")
-    t = config.timing
-    for what, value in (("keepalive", t.keepalive_ms), ("warntime", t.warntime_ms),
-                        ("deadtime", t.deadtime_ms), ("initdead", t.initdead_ms)):
-        if value <= 0:
-            raise MembershipConfigError(f"{what} must be positive, not {value} ms")
-    if len(names) > 1 and not config.links:
-        raise MembershipConfigError(
-            "a cluster of several nodes needs at least one heartbeat link; "
-            "hint: add a ucast, bcast or mcast link")
 
 
 class Membership:
@@ -87,7 +74,7 @@ class Membership:
     def __init__(self, config: ClusterConfig, me: str, incarnation: int,
                  config_digest: str) -> None:
         self._me = NodeName(me)
-        _check(config, self._me)
+        check_config(config, self._me)
         if incarnation < 0:
             raise MembershipConfigError(f"incarnation must not be negative, not {incarnation}")
         self._incarnation = incarnation
@@ -128,7 +115,7 @@ class Membership:
         elif self._started_at is None:
             raise RuntimeError(f"{type(event).__name__} before Started: step(Started()) first")
         if isinstance(event, ConfigChanged):
-            _check(event.config, self._me)  # refuse before changing anything
+            check_config(event.config, self._me)  # refuse before changing anything
         self._now = now_ms
         out: list[Effect] = []
         if self._stopped:
@@ -307,9 +294,6 @@ class Membership:
 
     def snapshot(self, now_ms: int) -> MembershipSnapshot:
         """Everything ``vigil status`` shows, at NOW_MS."""
-        def ago(at: int | None) -> int | None:
-            return None if at is None else now_ms - at
-
         nodes: list[NodeStatus] = []
         for name in self._config.node_names:
             if name == self._me:
@@ -317,15 +301,7 @@ class Membership:
                                         (), self._leaving, False, self._digest,
                                         "this node"))
                 continue
-            peer = self._peers[name]
-            links = tuple(LinkStatus(r.name, r.state, r.last_heard_ms, ago(r.last_heard_ms),
-                                     r.reason) for r in peer.links.values())
-            report = peer.report
-            nodes.append(NodeStatus(
-                name, peer.state, peer.incarnation, False, peer.last_heard_ms,
-                ago(peer.last_heard_ms), links,
-                report.leaving if report is not None and in_view(peer.state) else False,
-                peer.left, report.config_digest if report is not None else None, peer.reason))
+            nodes.append(self._peers[name].status(now_ms))
         return MembershipSnapshot(
             node=self._me, incarnation=self._incarnation, taken_at_ms=now_ms,
             view=self.view.ordered(self._config.node_names), stable=self._stable,
@@ -385,35 +361,14 @@ class Membership:
                 self._refresh_quorum(out)
             return None
         self._view, self._stable = view, stable
-        out.append(ViewChanged(view, stable, self._view_reason(old_view, view, in_doubt, differ)))
+        out.append(ViewChanged(view, stable, view_reason(old_view, view, in_doubt, differ,
+                                                         self._config.timing.initdead_ms)))
         if view != old_view or self._quorum is None or self._recheck_quorum:
             self._refresh_quorum(out)
         self._refresh_dc(view, stable, out)
         if view == old_view:
             return None
         return f"view changed to {view}: telling peers at once"
-
-    def _view_reason(self, old: View | None, new: View, in_doubt: list[NodeName],
-                     differ: list[NodeName]) -> str:
-        parts: list[str] = []
-        if old is None:
-            parts.append(f"start-up: view {new}")
-        elif old != new:
-            joined = sorted(new.members - old.members)
-            gone = sorted(old.members - new.members)
-            if joined:
-                parts.append("joined " + ", ".join(map(str, joined)))
-            if gone:
-                parts.append("gone " + ", ".join(map(str, gone)))
-        if in_doubt:
-            parts.append(f"not stable: waiting to hear {', '.join(in_doubt)} "
-                         f"(or for initdead, {self._config.timing.initdead_ms} ms)")
-        elif differ:
-            # sorted: a frozenset's order changes with PYTHONHASHSEED; reasons must not
-            parts.append(f"not stable: waiting for {', '.join(sorted(differ))} to report {new}")
-        else:
-            parts.append(f"stable: all {len(new)} members report {new}")
-        return "; ".join(parts)
 
     def _refresh_quorum(self, out: list[Effect]) -> None:
         self._recheck_quorum = False

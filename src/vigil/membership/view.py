@@ -86,3 +86,29 @@ def first_in_order(view: View, order: Sequence[NodeName]) -> NodeName | None:
         if name in view:
             return name
     return None
+
+
+def view_reason(old: View | None, new: View, in_doubt: Sequence[NodeName],
+                differ: Sequence[NodeName], initdead_ms: int) -> str:
+    """Why the view is NEW (it was OLD), as ``ViewChanged`` says it: who joined or
+    went, and what it is still waiting for (IN_DOUBT: peers not heard yet;
+    DIFFER: members reporting another view)."""
+    parts: list[str] = []
+    if old is None:
+        parts.append(f"start-up: view {new}")
+    elif old != new:
+        joined = sorted(new.members - old.members)
+        gone = sorted(old.members - new.members)
+        if joined:
+            parts.append("joined " + ", ".join(map(str, joined)))
+        if gone:
+            parts.append("gone " + ", ".join(map(str, gone)))
+    if in_doubt:
+        parts.append(f"not stable: waiting to hear {', '.join(in_doubt)} "
+                     f"(or for initdead, {initdead_ms} ms)")
+    elif differ:
+        # sorted: a frozenset's order changes with PYTHONHASHSEED; reasons must not
+        parts.append(f"not stable: waiting for {', '.join(sorted(differ))} to report {new}")
+    else:
+        parts.append(f"stable: all {len(new)} members report {new}")
+    return "; ".join(parts)
