@@ -39,10 +39,13 @@ from pathlib import Path
 from vigil.cli.control_client import request
 from vigil.exitcodes import VigilError
 
-VIGIL = Path(sys.executable).with_name("vigil")
-HEARTBEAT = Path("/usr/libexec/heartbeat/heartbeat")
-HA_D, HB_LIB = Path("/etc/ha.d"), Path("/var/lib/heartbeat")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from failover.peers.base import StartError, wait_for
+from failover.peers.heartbeat import DAEMON as HEARTBEAT
+from failover.peers.heartbeat import HA_D, RUN_DIRS
+from failover.peers.heartbeat import LIB as HB_LIB
+from membership import CLK_TCK, VIGIL, _cpu_ticks, _rss_kib
+
 KEEPALIVE, WARNTIME, DEADTIME, INITDEAD = 100, 500, 1000, 3000
 
 
@@ -86,37 +89,17 @@ class Lan:
             subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
 
 
-def _ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 def measure(lan: Lan, window_s: float) -> tuple[list[float], list[float]]:
     """Per node: CPU in % of one core over WINDOW_S, and resident MB, over all its processes."""
     pids = {n: lan.pids(n) for n in lan.names}
     t0 = time.monotonic()
-    before = {n: sum(_ticks(p) for p in ps) for n, ps in pids.items()}
+    before = {n: sum(_cpu_ticks(p) for p in ps) for n, ps in pids.items()}
     time.sleep(window_s)
     elapsed = time.monotonic() - t0
-    cpu = [(sum(_ticks(p) for p in pids[n]) - before[n]) / CLK_TCK / elapsed * 100
+    cpu = [(sum(_cpu_ticks(p) for p in pids[n]) - before[n]) / CLK_TCK / elapsed * 100
            for n in lan.names]
     rss = [sum(_rss_kib(p) for p in pids[n]) / 1024 for n in lan.names]
     return cpu, rss
-
-
-def wait_for(check: object, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not (callable(check) and check()):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"bench: gave up waiting for {what}")
-        time.sleep(0.2)
 
 
 @contextlib.contextmanager
@@ -166,9 +149,10 @@ def heartbeat_cluster(lan: Lan, work: Path) -> Iterator[None]:
         shutil.copytree(HA_D, d / "etc", symlinks=True)
         shutil.copytree(HB_LIB, d / "lib", symlinks=True, ignore=shutil.ignore_patterns(
             "hb_uuid", "hb_generation", "hostcache", "delhostcache"))
-        for sub in ("heartbeat", "heartbeat/ccm", "heartbeat/crm", "heartbeat/dopd", "crm"):
+        for sub in RUN_DIRS:  # as Heartbeat's tmpfiles.d sets /run up
             (d / "run" / sub).mkdir(parents=True, exist_ok=True)
-            shutil.chown(d / "run" / sub, "hacluster", "haclient")
+            if sub != "resource-agents":
+                shutil.chown(d / "run" / sub, "hacluster", "haclient")
         (d / "etc" / "ha.cf").write_text("\n".join([
             f"logfile {d / 'ha-log'}", "use_logd no",
             f"keepalive {KEEPALIVE}ms", f"warntime {WARNTIME}ms", f"deadtime {DEADTIME}ms",
@@ -233,7 +217,10 @@ def main() -> None:
     results: dict[str, list[tuple[float, float]]] = {"vigil": [], "heartbeat": []}
     for _ in range(args.runs):
         for peer in ("vigil", "heartbeat"):
-            results[peer].append(run_one(peer, args.nodes, args.window, args.settle))
+            try:
+                results[peer].append(run_one(peer, args.nodes, args.window, args.settle))
+            except StartError as e:
+                raise SystemExit(f"bench: {e}") from None
     v = statistics.median(c for c, _ in results["vigil"])
     h = statistics.median(c for c, _ in results["heartbeat"])
     vm = statistics.median(m for _, m in results["vigil"])

@@ -152,6 +152,10 @@ class LocalRole:
                 out[rid] = op.kind
         return out
 
+    def blocked(self) -> list[ResourceId]:
+        """Resources whose stop failed here: they may still run (until cleanup or a fence)."""
+        return sorted(rid for rid, s in self.states.items() if s is LocalState.BLOCKED)
+
     @property
     def quiet(self) -> bool:
         """Nothing active and nothing in flight here: safe to leave."""

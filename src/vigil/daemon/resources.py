@@ -61,7 +61,6 @@ from vigil.coordinator import (
     EventsReceived,
     EventsRequested,
     Fence,
-    LocalState,
     Log,
     MalformedBody,
     MembershipUpdated,
@@ -211,8 +210,7 @@ class ResourceRuntime:
                 log.error(kv("resources not handed over in time, leaving anyway",
                              timeout_s=timeout_s, active=",".join(self._active())))
                 return False
-            blocked = {str(r) for r, st in self.core.local.states.items()
-                       if st is LocalState.BLOCKED}
+            blocked = {str(r) for r in self.core.local.blocked()}
             if blocked - told:
                 # Nothing hands a blocked resource over: say what the wait is for.
                 told |= blocked

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from vigil.config import ClusterConfig, NodeName
-from vigil.coordinator import FencingMode, LocalState, fencing_mode
+from vigil.coordinator import FencingMode, fencing_mode
 from vigil.daemon.clock import Clock
 from vigil.daemon.control import CommandError
 from vigil.daemon.fencing_runner import FencingRunner
@@ -60,8 +60,7 @@ class Safety:
         m = self.runtime.membership
         local = self.resources.core.local
         stopped = local.probed and not any(s.is_active for s in local.states.values())
-        blocked = any(s is LocalState.BLOCKED for s in local.states.values())
-        return Health(m.quorum.quorate, m.stable, stopped, blocked)
+        return Health(m.quorum.quorate, m.stable, stopped, bool(local.blocked()))
 
     # -- control API --------------------------------------------------------------
 
